@@ -1,0 +1,1 @@
+"""saas-warehouse: declarative ELT for multi-tenant SaaS analytics on ClickHouse."""

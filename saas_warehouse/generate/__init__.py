@@ -1,0 +1,1 @@
+"""Realistic sample exports (CONTRACT.md §3)."""

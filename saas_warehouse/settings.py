@@ -1,0 +1,70 @@
+"""The settings of CONTRACT.md §1, read from the environment when asked, never at import."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the warehouse and the landing zone are.
+
+    warehouse_url: `chdb:///abs/path` (embedded engine) or `http(s)://user:pass@host:port`.
+    landing_url: `s3://bucket/prefix`, `file:///abs/dir` or a plain directory path.
+    dagster_home: the Dagster instance directory.
+    """
+
+    warehouse_url: str
+    landing_url: str
+    dagster_home: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            warehouse_url=env.get("WAREHOUSE_URL") or f"chdb://{REPO_ROOT / '.warehouse'}",
+            landing_url=env.get("LANDING_URL") or str(REPO_ROOT / "data" / "landing"),
+            dagster_home=env.get("DAGSTER_HOME") or str(REPO_ROOT / ".dagster"),
+        )
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.warehouse_url.startswith("chdb://")
+
+    @property
+    def embedded_path(self) -> str:
+        """The on-disk directory of the embedded engine (`chdb:///abs/path` → `/abs/path`)."""
+        if not self.is_embedded:
+            raise ValueError("embedded_path is only defined for chdb:// warehouses")
+        path = unquote(urlsplit(self.warehouse_url).path)
+        if not path or path == "/":
+            raise ValueError(f"WAREHOUSE_URL {self.warehouse_url!r} needs a path: chdb:///abs/path")
+        return path
+
+    @property
+    def landing_is_s3(self) -> bool:
+        return self.landing_url.startswith("s3://")
+
+    @property
+    def landing_dir(self) -> Path:
+        """The local landing directory (`file:///abs/dir` or a plain path)."""
+        if self.landing_is_s3:
+            raise ValueError("landing_dir is only defined for a local landing zone")
+        if self.landing_url.startswith("file://"):
+            return Path(unquote(urlsplit(self.landing_url).path))
+        return Path(self.landing_url).expanduser().resolve()
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe for logs and metadata."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

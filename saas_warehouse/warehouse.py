@@ -1,0 +1,60 @@
+"""One way to reach the warehouse: WAREHOUSE_URL → a clickhouse-connect client.
+
+The embedded engine (chDB) can be open in one process at a time, so callers hold a client
+only for the duration of one step (`open_warehouse`) and close it before starting `dbt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ProgrammingError
+
+from saas_warehouse.settings import Settings, redact_url
+
+DATABASES = ("raw", "staging", "analytics", "bi")
+
+
+class WarehouseLockedError(RuntimeError):
+    """The embedded warehouse is open in another process."""
+
+
+def get_client(settings: Settings) -> Client:
+    """A client for the warehouse named by `settings.warehouse_url`; the caller closes it."""
+    if not settings.is_embedded:
+        return clickhouse_connect.get_client(dsn=settings.warehouse_url)
+    path = settings.embedded_path
+    try:
+        return clickhouse_connect.get_client(interface="chdb", path=path)
+    except ProgrammingError as e:
+        if "Error initializing EmbeddedServer" in str(e):
+            raise WarehouseLockedError(
+                f"the embedded warehouse at {path} is open in another process "
+                "(a running `dagster dev` run, `saas-warehouse run` or a Python session). "
+                "The embedded engine allows one process at a time: wait for it to finish or "
+                "stop it, or point WAREHOUSE_URL at another chdb:/// path or a ClickHouse server."
+            ) from e
+        raise
+
+
+@contextmanager
+def open_warehouse(settings: Settings) -> Iterator[Client]:
+    """A client that is closed (releasing the embedded engine) when the block ends."""
+    client = get_client(settings)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def ensure_databases(client: Client) -> None:
+    for database in DATABASES:
+        client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+
+
+def describe(settings: Settings) -> str:
+    """The warehouse location for humans and metadata, without credentials."""
+    return redact_url(settings.warehouse_url)
