@@ -1,0 +1,88 @@
+"""Credentials, client and connection manager: dbt-clickhouse's, on an in-process chDB engine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import clickhouse_connect
+from dbt.adapters.clickhouse.connections import ClickHouseConnectionManager
+from dbt.adapters.clickhouse.credentials import ClickHouseCredentials
+from dbt.adapters.clickhouse.httpclient import ChHttpClient
+from dbt.adapters.clickhouse.logger import logger
+
+
+def _project_dir() -> str:
+    """Where relative paths start: dbt's project directory (the cwd when dbt runs from it)."""
+    try:
+        from dbt.flags import get_flags
+
+        return str(getattr(get_flags(), "PROJECT_DIR", None) or os.getcwd())
+    except ImportError:
+        return os.getcwd()
+
+
+@dataclass
+class ChdbCredentials(ClickHouseCredentials):
+    """`path`: the engine's directory, `/abs`, `chdb:///abs` or relative to the project dir.
+    `config_file`: optional ClickHouse config XML (users, profiles, row policies)."""
+
+    path: str = ""
+    config_file: Optional[str] = None
+
+    @property
+    def type(self):
+        return "chdb"
+
+    @property
+    def unique_field(self):
+        return self.path
+
+    def __post_init__(self):
+        super().__post_init__()
+        path = self.path.removeprefix("chdb://")
+        if not path:
+            raise ValueError("chdb credentials need `path` (an engine directory or chdb:///abs/path)")
+        self.path = os.path.normpath(os.path.join(_project_dir(), os.path.expanduser(path)))
+        if self.config_file:
+            self.config_file = os.path.abspath(os.path.expanduser(self.config_file))
+
+    def _connection_keys(self):
+        return ("path", "config_file", "schema", "custom_settings", "use_lw_deletes")
+
+
+class ChdbClient(ChHttpClient):
+    """dbt-clickhouse's clickhouse-connect wrapper; only the client it wraps differs."""
+
+    def _create_client(self, credentials: ChdbCredentials):
+        path = credentials.path
+        if credentials.config_file:
+            # Not chdb_options: that URL-encodes the value; the engine wants the plain path.
+            path = f"{path}?config-file={credentials.config_file}"
+        return clickhouse_connect.get_client(
+            interface="chdb", path=path, settings=self._conn_settings
+        )
+
+    def database_dropped(self, database: str):
+        # A chDB handle keeps its USE database; fall back to one that still exists.
+        super().database_dropped(database)
+        if self._client.database is None:
+            self._client.database = "default"
+
+
+class ChdbConnectionManager(ClickHouseConnectionManager):
+    TYPE = "chdb"
+
+    @classmethod
+    def open(cls, connection):
+        if connection.state == "open":
+            return connection
+
+        def connect():
+            return ChdbClient(connection.credentials)
+
+        # One engine per process: a second process on the same path fails; retrying won't help.
+        return cls.retry_connection(
+            connection, connect=connect, logger=logger, retryable_exceptions=[], retry_limit=0
+        )
