@@ -1,0 +1,265 @@
+"""Load one (source, day) partition into `raw`, all or nothing.
+
+1. Check each file's schema (header / Parquet columns) against the contract.
+2. ClickHouse reads every file into a scratch table, marking rows that break the contract.
+3. Good rows go to a staging copy of the raw table, bad rows to a staging copy of rejects.
+4. The day is swapped in with `ALTER TABLE … REPLACE PARTITION`: readers see the old day
+   or the new day, never half of one. A failure before the swap leaves the old day intact.
+5. Every file is recorded in `raw.load_ledger`.
+A partition whose files are unchanged since its last successful load is not reloaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from ingest_loaders import ledger
+from ingest_loaders.errors import LoadError, TerminalLoadError, classify
+from ingest_loaders.landing import Landing, LandingFile, Partition
+from ingest_loaders.read_sql import (
+    READ_SETTINGS,
+    insert_rows_sql,
+    read_structure,
+    rows_table_columns,
+)
+from ingest_loaders.schema_check import check_csv_header, check_parquet_schema
+from ingest_loaders.sources import SOURCES, Source
+from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
+
+SWAP_SETTINGS = {"allow_replace_partition_from_empty_source": 1}
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str
+    size_bytes: int
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    status: str
+
+
+@dataclass
+class LoadResult:
+    source: str
+    day: dt.date
+    status: str  # loaded | unchanged | incomplete
+    load_id: str = ""
+    files: list[FileResult] = field(default_factory=list)
+    ignored_files: tuple[str, ...] = ()
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(f.size_bytes for f in self.files if f.status == "loaded")
+
+
+def load_partition(
+    client: Client, landing: Landing, source_name: str, day: dt.date, *, force: bool = False
+) -> LoadResult:
+    """Load a complete partition; `force` reloads it even if its files are unchanged."""
+    started = time.perf_counter()
+    source = SOURCES[source_name]
+    try:
+        partition = landing.partition(source.name, day)
+    except Exception as e:  # OS, boto3 or ClickHouse errors alike: classified, cause kept
+        raise classify(e, source=source.name, day=day, file=None, what="listing failed") from e
+    if partition is None:
+        return LoadResult(source.name, day, "incomplete", seconds=time.perf_counter() - started)
+
+    ensure_raw_tables(client)
+    current = {(f.key, f.fingerprint) for f in partition.files}
+    if not force and ledger.last_loaded_files(client, source.name, day) == current:
+        return LoadResult(
+            source.name, day, "unchanged", ignored_files=partition.ignored,
+            seconds=time.perf_counter() - started,
+        )
+    result = _PartitionLoad(client, landing, source, partition).run()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+class _PartitionLoad:
+    def __init__(self, client: Client, landing: Landing, source: Source, part: Partition) -> None:
+        self.client = client
+        self.landing = landing
+        self.source = source
+        self.part = part
+        self.load_id = uuid.uuid4().hex[:16]
+        stem = f"raw._load_{source.name}_{part.day:%Y%m%d}_{self.load_id}"
+        self.rows_table = f"{stem}_rows"
+        self.stage_table = f"{stem}_stage"
+        self.rejects_table = f"{stem}_rejects"
+        self.loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    def run(self) -> LoadResult:
+        day, name = self.part.day, self.source.name
+        entries: list[ledger.LedgerEntry] = []
+        current_file: LandingFile | None = None
+        try:
+            self._create_scratch_tables()
+            first_by_content: dict[str, str] = {}
+            loaded: list[LandingFile] = []
+            duplicates: list[ledger.LedgerEntry] = []
+            for f in self.part.files:
+                current_file = f
+                if f.fingerprint in first_by_content:  # same content delivered under two names
+                    duplicates.append(ledger.LedgerEntry(
+                        f.key, f.fingerprint, f.size, 0, 0, 0, "duplicate_file",
+                        f"identical to {first_by_content[f.fingerprint]}",
+                    ))
+                    continue
+                first_by_content[f.fingerprint] = f.key
+                loaded.append(f)
+                self._read_file(f)
+            current_file = None
+            counts, reasons = self._move_rows()
+            entries = [
+                ledger.LedgerEntry(
+                    f.key, f.fingerprint, f.size, *counts.get(f.key, (0, 0, 0)), "loaded"
+                )
+                for f in loaded
+            ] + duplicates
+            self._swap()
+            if not self.part.files:
+                entries.append(ledger.LedgerEntry("", "", 0, 0, 0, 0, "empty_partition"))
+            ledger.record(
+                self.client, load_id=self.load_id, source=name, day=day,
+                entries=entries, loaded_at=self.loaded_at,
+            )
+        except LoadError as e:
+            self._record_failure(e)
+            raise
+        except ClickHouseError as e:
+            file = current_file.key if current_file else None
+            error = classify(e, source=name, day=day, file=file, what="ClickHouse refused the load")
+            self._record_failure(error)
+            raise error from e
+        finally:
+            self._drop_scratch_tables()
+        files = [
+            FileResult(e.file, e.size_bytes, e.rows_read, e.rows_loaded, e.rows_rejected, e.status)
+            for e in entries
+            if e.file
+        ]
+        return LoadResult(
+            name, day, "loaded", self.load_id, files, self.part.ignored, reasons
+        )
+
+    def _create_scratch_tables(self) -> None:
+        columns = ", ".join(f"`{n}` {t}" for n, t in rows_table_columns(self.source))
+        self.client.command(f"CREATE TABLE {self.rows_table} ({columns}) ENGINE = Memory")
+        self.client.command(f"CREATE TABLE {self.stage_table} AS {self.source.table}")
+        self.client.command(f"CREATE TABLE {self.rejects_table} AS {REJECTS_TABLE}")
+
+    def _drop_scratch_tables(self) -> None:
+        for table in (self.rows_table, self.stage_table, self.rejects_table):
+            try:
+                self.client.command(f"DROP TABLE IF EXISTS {table} SYNC")
+            except ClickHouseError:
+                pass  # best effort: a stale scratch table is harmless and named by its load
+
+    def _read_file(self, f: LandingFile) -> None:
+        fmt = f.clickhouse_format
+        expected = "Parquet" if self.source.file_format == "parquet" else "CSV"
+        if fmt != expected:
+            raise TerminalLoadError(
+                f"expected {expected} files for this source, found {f.name}",
+                source=self.source.name, day=self.part.day, file=f.key,
+            )
+        if fmt == "Parquet":
+            check_parquet_schema(self.client, self.landing, self.source, self.part.day, f)
+        else:
+            check_csv_header(self.client, self.landing, self.source, self.part.day, f)
+        table_fn, params = self.landing.table_function(f, fmt, read_structure(self.source, fmt))
+        sql = insert_rows_sql(self.source, fmt, self.part.day, self.rows_table, table_fn)
+        try:
+            self.client.command(
+                sql, parameters={**params, "file_name": f.key}, settings=READ_SETTINGS
+            )
+        except ClickHouseError as e:
+            raise classify(
+                e, source=self.source.name, day=self.part.day, file=f.key,
+                what="could not read the file",
+            ) from e
+
+    def _move_rows(self) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
+        """Good rows → stage table, bad rows → rejects stage; per-file counts and reasons."""
+        columns = ", ".join(f"`{c}`" for c in self.source.column_names)
+        params = {"day": self.part.day, "load_id": self.load_id, "loaded_at": self.loaded_at}
+        self.client.command(
+            f"""
+            INSERT INTO {self.stage_table}
+                ({columns}, _partition_date, _source_file, _source_row, _load_id, _loaded_at)
+            SELECT {columns}, {{day:Date}}, _source_file, _source_row, {{load_id:String}},
+                   {{loaded_at:DateTime}}
+            FROM {self.rows_table} WHERE _reject_reason = ''
+            """,
+            parameters=params,
+        )
+        self.client.command(
+            f"""
+            INSERT INTO {self.rejects_table}
+            SELECT {{source:String}}, {{day:Date}}, _source_file, _source_row, _reject_reason,
+                   _raw_row, {{load_id:String}}, {{loaded_at:DateTime}}
+            FROM {self.rows_table} WHERE _reject_reason != ''
+            """,
+            parameters={**params, "source": self.source.name},
+        )
+        per_file = self.client.query(
+            f"SELECT _source_file, count(), countIf(_reject_reason = ''), "
+            f"countIf(_reject_reason != '') FROM {self.rows_table} GROUP BY _source_file"
+        ).result_rows
+        reasons = self.client.query(
+            f"SELECT _reject_reason, count() FROM {self.rows_table} "
+            f"WHERE _reject_reason != '' GROUP BY _reject_reason ORDER BY count() DESC LIMIT 20"
+        ).result_rows
+        counts = {file: (int(r), int(ok), int(bad)) for file, r, ok, bad in per_file}
+        return counts, dict(Counter({reason: int(n) for reason, n in reasons}))
+
+    def _swap(self) -> None:
+        day = self.part.day.isoformat()
+        self.client.command(
+            f"ALTER TABLE {self.source.table} REPLACE PARTITION '{day}' FROM {self.stage_table}",
+            settings=SWAP_SETTINGS,
+        )
+        self.client.command(
+            f"ALTER TABLE {REJECTS_TABLE} REPLACE PARTITION ('{self.source.name}', '{day}') "
+            f"FROM {self.rejects_table}",
+            settings=SWAP_SETTINGS,
+        )
+
+    def _record_failure(self, error: LoadError) -> None:
+        """Best effort: the ledger says which file failed and why; the old day stays."""
+        f = next((f for f in self.part.files if f.key == error.file), None)
+        entry = ledger.LedgerEntry(
+            error.file or "", f.fingerprint if f else "", f.size if f else 0, 0, 0, 0,
+            "failed", error.reason,
+        )
+        try:
+            ledger.record(
+                self.client, load_id=self.load_id, source=self.source.name, day=self.part.day,
+                entries=[entry], loaded_at=self.loaded_at,
+            )
+        except ClickHouseError:
+            pass  # the warehouse itself is failing; the raised error says why

@@ -1,0 +1,152 @@
+"""The SQL that reads one export file and decides, row by row, whether it keeps the contract.
+
+ClickHouse does the reading and the checking itself, in one pass per file: every row is
+parsed into typed, nullable columns beside the reason it is rejected ('' when it is fine)
+and, for rejected rows only, the row as read (JSON). Nothing goes through Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from ingest_loaders.sources import Column, Source
+
+_WRAPPER = re.compile(r"^(?:LowCardinality|Nullable)\((.*)\)$")
+
+
+def base_type(ch_type: str) -> str:
+    """`LowCardinality(Nullable(String))` → `String`."""
+    while match := _WRAPPER.match(ch_type):
+        ch_type = match.group(1)
+    return ch_type
+
+
+def _is_string(column: Column) -> bool:
+    return base_type(column.ch_type) == "String"
+
+
+def _parse_csv_field(column: Column, src: str) -> str:
+    """A CSV field (Nullable(String)) → the column's type, NULL when it does not parse."""
+    t = base_type(column.ch_type)
+    if t == "String":
+        return src
+    if t == "Date":
+        return f"toDateOrNull({src})"
+    if t.startswith("DateTime64"):
+        scale = int(t.split("(")[1].split(",")[0])
+        return f"parseDateTime64BestEffortOrNull({src}, {scale}, 'UTC')"
+    if t.startswith("Decimal"):
+        scale = int(t.rstrip(")").split(",")[1])
+        return f"toDecimal64OrNull({src}, {scale})"
+    if t == "Bool":
+        return (
+            f"multiIf(lower({src}) IN ('true', '1'), true, "
+            f"lower({src}) IN ('false', '0'), false, NULL)"
+        )
+    if t in ("Int32", "Int64", "UInt32", "UInt64", "Float64"):
+        return f"to{t}OrNull({src})"
+    raise ValueError(f"no CSV parser for type {t} of column {column.name}")
+
+
+def rows_table_columns(source: Source) -> list[tuple[str, str]]:
+    """Columns of the per-load scratch table: parsed values plus bookkeeping."""
+    cols = [(c.name, f"Nullable({base_type(c.ch_type)})") for c in source.columns]
+    return cols + [
+        ("_source_file", "String"),
+        ("_source_row", "UInt64"),
+        ("_reject_reason", "String"),
+        ("_raw_row", "String"),
+    ]
+
+
+def read_structure(source: Source, fmt: str) -> str:
+    """The structure handed to file()/s3(): Parquet by name and type, CSV by position."""
+    if fmt == "Parquet":
+        return ", ".join(f"`{c.name}` Nullable({base_type(c.ch_type)})" for c in source.columns)
+    # All CSV fields are read as text and parsed in SQL so a bad value rejects one row, not
+    # the file; one extra field catches rows with more values than the header.
+    names = [*source.column_names, "_extra_field"]
+    return ", ".join(f"`{n}` Nullable(String)" for n in names)
+
+
+def _reason(source: Source, fmt: str, day: dt.date) -> str:
+    """multiIf(...) giving the first contract breach of a row, '' when there is none."""
+    checks: list[tuple[str, str]] = []
+    if fmt == "CSV":
+        checks.append(
+            ("src__extra_field IS NOT NULL", "'the row has more fields than the header'")
+        )
+    for c in source.columns:
+        parsed = f"p_{c.name}"
+        src = f"src_{c.name}"
+        if c.required:
+            empty = f"({parsed} IS NULL OR {parsed} = '')" if _is_string(c) else f"{parsed} IS NULL"
+            if fmt == "CSV" and not _is_string(c):
+                checks.append(
+                    (
+                        f"{src} IS NOT NULL AND {src} != '' AND {parsed} IS NULL",
+                        f"concat('{c.name} is not a valid {base_type(c.ch_type)}: ', {src})",
+                    )
+                )
+            checks.append((empty, f"'{c.name} is missing'"))
+        elif fmt == "CSV" and not _is_string(c):
+            checks.append(
+                (
+                    f"{src} IS NOT NULL AND {src} != '' AND {parsed} IS NULL",
+                    f"concat('{c.name} is not a valid {base_type(c.ch_type)}: ', {src})",
+                )
+            )
+    if source.day_column and source.day_check == "timestamp":
+        checks.append(
+            (
+                f"toDate(p_{source.day_column}, 'UTC') != toDate('{day.isoformat()}')",
+                f"concat('{source.day_column} ', toString(p_{source.day_column}), "
+                f"' is outside the partition day {day.isoformat()}')",
+            )
+        )
+    elif source.day_column and source.day_check == "date":
+        checks.append(
+            (
+                f"p_{source.day_column} != toDate('{day.isoformat()}')",
+                f"concat('{source.day_column} ', toString(p_{source.day_column}), "
+                f"' is not the partition day {day.isoformat()}')",
+            )
+        )
+    args = ", ".join(f"{cond}, {reason}" for cond, reason in checks)
+    return f"multiIf({args}, '')"
+
+
+def insert_rows_sql(source: Source, fmt: str, day: dt.date, rows_table: str, table_fn: str) -> str:
+    """INSERT … SELECT reading one file into the scratch table (params: file_name + table_fn's)."""
+    inner = [f"`{c.name}` AS src_{c.name}" for c in source.columns]
+    if fmt == "CSV":
+        inner.append("`_extra_field` AS src__extra_field")
+    inner.append("_row_number AS src_row")
+    parsed = [
+        f"{_parse_csv_field(c, f'src_{c.name}') if fmt == 'CSV' else f'src_{c.name}'} AS p_{c.name}"
+        for c in source.columns
+    ]
+    raw_row = ", ".join(f"src_{c.name} AS `{c.name}`" for c in source.columns)
+    if fmt == "CSV":
+        raw_row += ", src__extra_field AS `_extra_field`"
+    return (
+        f"INSERT INTO {rows_table}\n"
+        "SELECT\n    "
+        + ",\n    ".join(parsed)
+        + ",\n    {file_name:String} AS _file_name,\n"
+        "    toUInt64(src_row + 1) AS _row,\n"
+        f"    {_reason(source, fmt, day)} AS _reason,\n"
+        f"    if(_reason = '', '', formatRowNoNewline('JSONEachRow', {raw_row})) AS _raw\n"
+        f"FROM (SELECT {', '.join(inner)} FROM {table_fn})"
+    )
+
+
+READ_SETTINGS = {
+    "use_hive_partitioning": 0,  # the dt=… folder is ours to interpret, not a column
+    "input_format_csv_skip_first_lines": 1,  # the header, checked separately
+    "input_format_csv_allow_variable_number_of_columns": 1,  # too-short/long rows → rejects
+    "input_format_csv_empty_as_default": 1,
+    "input_format_parquet_allow_missing_columns": 0,
+    "input_format_allow_errors_num": 0,
+}
