@@ -44,9 +44,10 @@ class ChdbCredentials(ClickHouseCredentials):
         path = self.path.removeprefix("chdb://")
         if not path:
             raise ValueError("chdb credentials need `path` (an engine directory or chdb:///abs/path)")
-        self.path = os.path.normpath(os.path.join(_project_dir(), os.path.expanduser(path)))
+        base = _project_dir()
+        self.path = os.path.abspath(os.path.join(base, os.path.expanduser(path)))
         if self.config_file:
-            self.config_file = os.path.abspath(os.path.expanduser(self.config_file))
+            self.config_file = os.path.abspath(os.path.join(base, os.path.expanduser(self.config_file)))
 
     def _connection_keys(self):
         return ("path", "config_file", "schema", "custom_settings", "use_lw_deletes")
