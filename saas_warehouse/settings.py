@@ -39,13 +39,7 @@ class Settings:
 
     @property
     def embedded_path(self) -> str:
-        """The on-disk directory of the embedded engine (`chdb:///abs/path` → `/abs/path`)."""
-        if not self.is_embedded:
-            raise ValueError("embedded_path is only defined for chdb:// warehouses")
-        path = unquote(urlsplit(self.warehouse_url).path)
-        if not path or path == "/":
-            raise ValueError(f"WAREHOUSE_URL {self.warehouse_url!r} needs a path: chdb:///abs/path")
-        return path
+        return embedded_path(self.warehouse_url)
 
     @property
     def landing_is_s3(self) -> bool:
@@ -59,6 +53,16 @@ class Settings:
         if self.landing_url.startswith("file://"):
             return Path(unquote(urlsplit(self.landing_url).path))
         return Path(self.landing_url).expanduser().resolve()
+
+
+def embedded_path(warehouse_url: str) -> str:
+    """The on-disk directory of the embedded engine (`chdb:///abs/path` → `/abs/path`)."""
+    if not warehouse_url.startswith("chdb://"):
+        raise ValueError(f"not an embedded warehouse URL: {redact_url(warehouse_url)}")
+    path = unquote(urlsplit(warehouse_url).path)
+    if not path or path == "/":
+        raise ValueError(f"WAREHOUSE_URL {warehouse_url!r} needs a path: chdb:///abs/path")
+    return path
 
 
 def redact_url(url: str) -> str:

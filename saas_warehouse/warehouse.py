@@ -13,7 +13,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ProgrammingError
 
-from saas_warehouse.settings import Settings, redact_url
+from saas_warehouse.settings import embedded_path
 
 DATABASES = ("raw", "staging", "analytics", "bi")
 
@@ -22,11 +22,11 @@ class WarehouseLockedError(RuntimeError):
     """The embedded warehouse is open in another process."""
 
 
-def get_client(settings: Settings) -> Client:
-    """A client for the warehouse named by `settings.warehouse_url`; the caller closes it."""
-    if not settings.is_embedded:
-        return clickhouse_connect.get_client(dsn=settings.warehouse_url)
-    path = settings.embedded_path
+def get_client(warehouse_url: str) -> Client:
+    """A client for the warehouse at `warehouse_url` (CONTRACT.md §1); the caller closes it."""
+    if not warehouse_url.startswith("chdb://"):
+        return clickhouse_connect.get_client(dsn=warehouse_url)
+    path = embedded_path(warehouse_url)
     try:
         return clickhouse_connect.get_client(interface="chdb", path=path)
     except ProgrammingError as e:
@@ -41,9 +41,9 @@ def get_client(settings: Settings) -> Client:
 
 
 @contextmanager
-def open_warehouse(settings: Settings) -> Iterator[Client]:
+def open_warehouse(warehouse_url: str) -> Iterator[Client]:
     """A client that is closed (releasing the embedded engine) when the block ends."""
-    client = get_client(settings)
+    client = get_client(warehouse_url)
     try:
         yield client
     finally:
@@ -53,8 +53,3 @@ def open_warehouse(settings: Settings) -> Iterator[Client]:
 def ensure_databases(client: Client) -> None:
     for database in DATABASES:
         client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-
-
-def describe(settings: Settings) -> str:
-    """The warehouse location for humans and metadata, without credentials."""
-    return redact_url(settings.warehouse_url)

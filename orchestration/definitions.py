@@ -1,0 +1,31 @@
+"""The Dagster code location: assets, checks, resources, sensor and schedule.
+
+`dagster dev` (see workspace.yaml) and `saas-warehouse run` both load these definitions.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.jobs import daily_schedule, daily_warehouse_job
+from orchestration.raw.assets import landing_specs, raw_assets
+from orchestration.raw.sensors import new_exports_sensor
+from orchestration.resources import build_resources
+from saas_warehouse.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*landing_specs, *raw_assets],
+        jobs=[daily_warehouse_job],
+        schedules=[daily_schedule],
+        sensors=[new_exports_sensor],
+        resources=build_resources(settings),
+        # One process per run: the embedded engine may be open in one process at a time.
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

@@ -1,0 +1,14 @@
+"""Daily partitions: one per UTC day of exports."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+# The first day the warehouse accepts. Exports before it are outside every partition.
+FIRST_DAY = "2024-01-01"
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")
+
+# Embedded chDB allows one process at a time: every step that opens the warehouse takes a
+# slot in this pool (limit 1 in dagster.yaml; raise it for a ClickHouse server).
+WAREHOUSE_POOL = "warehouse"

@@ -1,0 +1,1 @@
+"""Raw layer: the landing zone's exports and the daily loads into `raw`."""

@@ -1,0 +1,197 @@
+"""One daily-partitioned asset per export source, loading (source, day) into `raw.<source>`."""
+
+import datetime as dt
+
+import dagster as dg
+from clickhouse_connect.driver.client import Client
+
+from ingest_loaders.errors import TerminalLoadError
+from ingest_loaders.load import LoadResult, load_partition
+from ingest_loaders.read_sql import base_type
+from ingest_loaders.sources import SOURCES, Source
+from ingest_loaders.tables import REJECTS_TABLE
+from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
+from orchestration.raw.metadata import load_metadata, markdown_table
+from orchestration.resources import LandingResource, WarehouseResource
+
+# Transient errors (network, S3 5xx, a busy server) are retried; terminal ones raise
+# dg.Failure(allow_retries=False) and are not.
+TRANSIENT_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+OWNERS = ["team:data-platform"]
+
+
+def landing_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(["landing", source])
+
+
+def raw_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", source])
+
+
+def landing_spec(source: Source) -> dg.AssetSpec:
+    """The export files themselves: produced outside Dagster, shown for lineage."""
+    return dg.AssetSpec(
+        key=landing_key(source.name),
+        description=f"{source.description} Files under `<LANDING_URL>/{source.name}/dt=…/`.",
+        group_name="landing",
+        kinds={"s3"},
+        owners=OWNERS,
+        partitions_def=daily_partitions,
+    )
+
+
+def _column_schema(source: Source) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(c.name, base_type(c.ch_type), constraints=dg.TableColumnConstraints(
+                nullable=not c.required
+            ))
+            for c in source.columns
+        ]
+    )
+
+
+def raw_asset(source: Source) -> dg.AssetsDefinition:
+    key = raw_key(source.name)
+
+    @dg.asset(
+        key=key,
+        description=f"{source.description} Loaded per day, atomically; bad rows → raw.rejects.",
+        group_name="raw",
+        kinds={"clickhouse"},
+        owners=OWNERS,
+        deps=[landing_key(source.name)],
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        retry_policy=TRANSIENT_RETRY,
+        pool=WAREHOUSE_POOL,
+        metadata={
+            "dagster/table_name": source.table,
+            "dagster/column_schema": _column_schema(source),
+        },
+        check_specs=[
+            dg.AssetCheckSpec(
+                "rows_accounted_for",
+                asset=key,
+                description="Rows in the files = rows in raw + rows in raw.rejects, per day.",
+            ),
+            dg.AssetCheckSpec(
+                "partitions_complete",
+                asset=key,
+                description="Every requested day had its _SUCCESS marker and was loaded.",
+            ),
+        ],
+    )
+    def _load(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
+    ) -> dg.MaterializeResult:
+        days = [dt.date.fromisoformat(k) for k in context.partition_keys]
+        zone = landing.landing()
+        results: list[LoadResult] = []
+        with warehouse.open() as client:
+            for day in days:
+                try:
+                    result = load_partition(client, zone, source.name, day)
+                except TerminalLoadError as e:
+                    raise dg.Failure(
+                        description=f"{e}. Fix or re-export the files, then re-run this day.",
+                        allow_retries=False,
+                    ) from e
+                context.log.info(_summary(result))
+                results.append(result)
+            accounted = _rows_accounted_for(client, source, results)
+            preview = _preview(client, source, [r.day for r in results if r.status != "incomplete"])
+        incomplete = [r.day.isoformat() for r in results if r.status == "incomplete"]
+        if len(incomplete) == len(days):
+            raise dg.Failure(
+                description=(
+                    f"{source.name}: no _SUCCESS marker for {', '.join(incomplete)} in "
+                    f"{zone.describe()}: the export is not complete yet. The sensor starts a run "
+                    "when it is."
+                ),
+                allow_retries=False,
+            )
+        return dg.MaterializeResult(
+            metadata={**load_metadata(results), "preview": dg.MetadataValue.md(preview),
+                      "warehouse": warehouse.describe(), "landing": zone.describe()},
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="rows_accounted_for",
+                    passed=not accounted,
+                    metadata={"mismatches": dg.MetadataValue.md(
+                        markdown_table(["day", "in files", "in raw + rejects"], accounted)
+                        if accounted else "none"
+                    )},
+                ),
+                dg.AssetCheckResult(
+                    check_name="partitions_complete",
+                    passed=not incomplete,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"incomplete_days": ", ".join(incomplete) or "none"},
+                ),
+            ],
+        )
+
+    return _load
+
+
+def _summary(r: LoadResult) -> str:
+    if r.status != "loaded":
+        return f"{r.source} {r.day}: {r.status}"
+    return (
+        f"{r.source} {r.day}: {r.rows_loaded:,} rows loaded, {r.rows_rejected:,} rejected "
+        f"from {len(r.files)} file(s) in {r.seconds:.2f}s"
+    )
+
+
+def _rows_accounted_for(
+    client: Client, source: Source, results: list[LoadResult]
+) -> list[list[object]]:
+    """Days whose raw + rejects rows differ from the rows the ledger says the files held."""
+    days = [r.day for r in results if r.status != "incomplete"]
+    if not days:
+        return []
+    rows = client.query(
+        f"""
+        SELECT d, files_rows, raw_rows + rejected_rows
+        FROM (
+            SELECT partition_date AS d, sum(rows_read) AS files_rows FROM raw.load_ledger
+            WHERE source = {{source:String}}
+              AND (partition_date, load_id) IN (
+                  SELECT partition_date, argMax(load_id, loaded_at) FROM raw.load_ledger
+                  WHERE source = {{source:String}} AND partition_date IN {{days:Array(Date)}}
+                    AND status != 'failed'
+                  GROUP BY partition_date)
+            GROUP BY d
+        ) AS f
+        LEFT JOIN (
+            SELECT _partition_date AS d, count() AS raw_rows FROM {source.table}
+            WHERE _partition_date IN {{days:Array(Date)}} GROUP BY d
+        ) AS r USING d
+        LEFT JOIN (
+            SELECT partition_date AS d, count() AS rejected_rows FROM {REJECTS_TABLE}
+            WHERE source = {{source:String}} AND partition_date IN {{days:Array(Date)}}
+            GROUP BY d
+        ) AS j USING d
+        WHERE files_rows != raw_rows + rejected_rows
+        """,
+        parameters={"source": source.name, "days": days},
+    ).result_rows
+    return [[str(d), int(a), int(b)] for d, a, b in rows]
+
+
+def _preview(client: Client, source: Source, days: list[dt.date]) -> str:
+    if not days:
+        return "no rows"
+    result = client.query(
+        f"SELECT {', '.join(source.column_names)} FROM {source.table} "
+        "WHERE _partition_date = {day:Date} LIMIT 5",
+        parameters={"day": max(days)},
+    )
+    return markdown_table(list(result.column_names), result.result_rows)
+
+
+raw_assets = [raw_asset(s) for s in SOURCES.values()]
+landing_specs = [landing_spec(s) for s in SOURCES.values()]

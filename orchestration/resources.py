@@ -1,0 +1,61 @@
+"""Resources: the warehouse (embedded chDB or a ClickHouse server) and the landing zone."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from clickhouse_connect.driver.client import Client
+from dagster_aws.s3 import S3Resource
+
+from ingest_loaders.landing import Landing, landing_from_url
+from saas_warehouse.settings import Settings, redact_url
+from saas_warehouse.warehouse import ensure_databases, open_warehouse
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """ClickHouse: `chdb:///path` (embedded engine) or `http(s)://user:pass@host:port`.
+
+    A client is opened per step and closed at its end: the embedded engine may be open in
+    one process at a time, and dbt runs in a process of its own.
+    """
+
+    url: str
+
+    @contextmanager
+    def open(self) -> Iterator[Client]:
+        with open_warehouse(self.url) as client:
+            ensure_databases(client)
+            yield client
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.url.startswith("chdb://")
+
+    def describe(self) -> str:
+        return redact_url(self.url)
+
+
+class LandingResource(dg.ConfigurableResource):
+    """Where the daily exports land: `s3://bucket/prefix` or a local directory."""
+
+    url: str
+    s3: dg.ResourceDependency[S3Resource]
+
+    def landing(self) -> Landing:
+        client = self.s3.get_client() if self.url.startswith("s3://") else None
+        return landing_from_url(self.url, s3_client=client)
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    # The warehouse URL may carry a password: pass it as an EnvVar so Dagster never stores
+    # or displays its value.
+    from_env = bool(os.environ.get("WAREHOUSE_URL"))
+    warehouse_url = dg.EnvVar("WAREHOUSE_URL") if from_env else settings.warehouse_url
+    s3 = S3Resource()  # boto3's own settings: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, …
+    return {
+        "warehouse": WarehouseResource(url=warehouse_url),
+        "landing": LandingResource(url=settings.landing_url, s3=s3),
+        "s3": s3,
+    }
+

@@ -1,0 +1,164 @@
+"""The `saas-warehouse` command (CONTRACT.md §2)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from saas_warehouse.settings import Settings
+
+DEMO_START = dt.date(2026, 10, 1)
+DEMO_DAYS = 30
+
+EPILOG = """examples:
+  saas-warehouse generate --start 2026-10-01 --days 30
+  saas-warehouse run --start 2026-10-01 --end 2026-10-30
+  saas-warehouse query "SELECT count() FROM raw.product_events"
+  saas-warehouse demo
+
+settings (environment): WAREHOUSE_URL, LANDING_URL, AWS_*, DAGSTER_HOME — see README.md
+"""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from e
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="saas-warehouse",
+        description="Declarative ELT warehouse for multi-tenant SaaS analytics on ClickHouse.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write realistic sample exports to the landing zone")
+    gen.add_argument("--start", type=_date, required=True, help="first day, YYYY-MM-DD")
+    gen.add_argument("--days", type=int, required=True, help="number of days")
+    gen.add_argument("--tenants", type=int, default=40)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--events-per-day", type=int, default=20_000)
+    gen.add_argument("--landing", help="landing URL (default: LANDING_URL)")
+
+    run = sub.add_parser("run", help="load and build every asset for a range of days")
+    run.add_argument("--start", type=_date, required=True)
+    run.add_argument("--end", type=_date, required=True)
+
+    sub.add_parser("demo", help=f"generate {DEMO_DAYS} days and run them on the defaults")
+
+    query = sub.add_parser("query", help="run one SQL query and print the result")
+    query.add_argument("sql")
+    query.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        if args.command == "generate":
+            _generate(settings, args.start, args.days, args.tenants, args.seed,
+                      args.events_per_day, args.landing)
+        elif args.command == "run":
+            _run(settings, args.start, args.end)
+        elif args.command == "demo":
+            _demo(settings)
+        elif args.command == "query":
+            _query(settings, args.sql, args.format)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # the contract: one line on stderr, non-zero exit
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _generate(settings: Settings, start: dt.date, days: int, tenants: int, seed: int,
+              events_per_day: int, landing: str | None) -> None:
+    from saas_warehouse.generate import generate
+
+    summary = generate(landing or settings.landing_url, start, days, tenants=tenants, seed=seed,
+                       events_per_day=events_per_day)
+    rows = ", ".join(f"{k} {v:,}" for k, v in summary.rows.items())
+    print(f"wrote {summary.days} day(s) to {landing or settings.landing_url}: {rows} "
+          f"in {summary.seconds:.1f}s", file=sys.stderr)
+
+
+def _run(settings: Settings, start: dt.date, end: dt.date) -> None:
+    from saas_warehouse.runner import run_range
+
+    summary = run_range(settings, start, end)
+    print(
+        f"run {summary.run_id} succeeded in {summary.seconds:.1f}s: "
+        f"{summary.materializations} materializations, checks {summary.checks_passed} passed, "
+        f"{summary.checks_failed} failed",
+        file=sys.stderr,
+    )
+    _print_raw_counts(settings, start, end)
+
+
+def _demo(settings: Settings) -> None:
+    end = DEMO_START + dt.timedelta(days=DEMO_DAYS - 1)
+    _generate(settings, DEMO_START, DEMO_DAYS, 40, 7, 20_000, None)
+    _run(settings, DEMO_START, end)
+
+
+def _print_raw_counts(settings: Settings, start: dt.date, end: dt.date) -> None:
+    from ingest_loaders.sources import SOURCES
+    from saas_warehouse.warehouse import open_warehouse
+
+    union = " UNION ALL ".join(
+        f"SELECT '{s.name}' AS source, count() AS rows, uniqExact({s.id_column}) AS distinct_ids "
+        f"FROM {s.table} WHERE _partition_date BETWEEN {{start:Date}} AND {{end:Date}}"
+        for s in SOURCES.values()
+    )
+    with open_warehouse(settings.warehouse_url) as client:
+        result = client.query(
+            f"SELECT * FROM ({union}) ORDER BY source", parameters={"start": start, "end": end}
+        )
+    print(f"\nraw rows for {start} .. {end}")
+    _print_table(list(result.column_names), result.result_rows)
+
+
+def _query(settings: Settings, sql: str, fmt: str) -> None:
+    from saas_warehouse.warehouse import open_warehouse
+
+    with open_warehouse(settings.warehouse_url) as client:
+        if fmt == "csv":
+            sys.stdout.write(client.raw_query(sql, fmt="CSVWithNames").decode())
+            return
+        if fmt == "json":
+            sys.stdout.write(client.raw_query(sql, fmt="JSONEachRow").decode())
+            return
+        result = client.query(sql)
+    _print_table(list(result.column_names), result.result_rows)
+
+
+def _print_table(header: list[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [header] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        print("  ".join(v.rjust(w) if n and _numeric(v) else v.ljust(w)
+                        for v, w in zip(row, widths)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())
