@@ -22,6 +22,19 @@ def base_type(ch_type: str) -> str:
     return ch_type
 
 
+def type_word(ch_type: str) -> str:
+    """How a reject reason names the expected type, for the person fixing the export."""
+    t = base_type(ch_type)
+    for prefix, word in (
+        ("DateTime", "timestamp"), ("Date", "date (YYYY-MM-DD)"), ("Decimal", "decimal number"),
+        ("Bool", "boolean (true/false)"), ("Int", "integer"), ("UInt", "integer"),
+        ("Float", "number"),
+    ):
+        if t.startswith(prefix):
+            return word
+    return t
+
+
 def _is_string(column: Column) -> bool:
     return base_type(column.ch_type) == "String"
 
@@ -86,7 +99,7 @@ def _reason(source: Source, fmt: str, day: dt.date) -> str:
                 checks.append(
                     (
                         f"{src} IS NOT NULL AND {src} != '' AND {parsed} IS NULL",
-                        f"concat('{c.name} is not a valid {base_type(c.ch_type)}: ', {src})",
+                        f"concat('{c.name} is not a valid {type_word(c.ch_type)}: ', {src})",
                     )
                 )
             checks.append((empty, f"'{c.name} is missing'"))
@@ -94,7 +107,7 @@ def _reason(source: Source, fmt: str, day: dt.date) -> str:
             checks.append(
                 (
                     f"{src} IS NOT NULL AND {src} != '' AND {parsed} IS NULL",
-                    f"concat('{c.name} is not a valid {base_type(c.ch_type)}: ', {src})",
+                    f"concat('{c.name} is not a valid {type_word(c.ch_type)}: ', {src})",
                 )
             )
     if source.day_column and source.day_check == "timestamp":

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions
-
 # Everything, for one day or a range: the schedule, backfills and `saas-warehouse run`.
 daily_warehouse_job = dg.define_asset_job(
     name="daily_warehouse",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("landing"),
-    partitions_def=daily_partitions,
     description="Load every source's day into raw, then build the models for that day.",
 )
 

@@ -71,7 +71,7 @@ def run_range(
     seconds = (dt.datetime.now() - started).total_seconds()
     if not result.success:
         raise RunFailed(_first_failure(result))
-    checks = [e.event_specific_data.asset_check_evaluation for e in result.all_events
+    checks = [e.event_specific_data for e in result.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     return RunSummary(
         run_id=result.run_id,

@@ -1,0 +1,36 @@
+# Two commands for a new user: `make demo` and `make test`. Both install what they need
+# into .venv from this repository's own files.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install demo test dev bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+## Generate 30 days of sample exports, load and build them on the embedded engine.
+demo: $(INSTALLED)
+	$(BIN)/saas-warehouse demo
+
+## The test suite: real chDB, real dbt, real Dagster runs, a local S3 server.
+test: $(INSTALLED)
+	$(BIN)/pytest
+
+## The Dagster UI on http://127.0.0.1:3000 (assets, partitions, sensor, schedule).
+dev: $(INSTALLED)
+	mkdir -p .dagster && test -f .dagster/dagster.yaml || cp dagster.yaml .dagster/dagster.yaml
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} $(BIN)/dagster dev -w workspace.yaml
+
+## Benchmarks (slow; figures go to BENCHMARKS.md).
+bench: $(INSTALLED)
+	$(BIN)/python -m bench.loader
+
+clean:
+	rm -rf .warehouse .dagster data/landing dbt_project/target

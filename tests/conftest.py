@@ -1,0 +1,105 @@
+"""Shared fixtures: a real S3 server on 127.0.0.1 (moto), temporary warehouses and landing
+zones of generated exports, and the settings that point at them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import dagster as dg
+import pytest
+from moto.server import ThreadedMotoServer
+
+from saas_warehouse.settings import Settings
+
+SAMPLE_START = dt.date(2026, 3, 1)
+SAMPLE_DAYS = 3
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint_url: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "test-key",
+            "AWS_SECRET_ACCESS_KEY": "test-secret",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    def client(self):
+        env = self.env
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=env["AWS_REGION"],
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 endpoint on 127.0.0.1, spoken to over HTTP by boto3 and ClickHouse."""
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield S3Server(f"http://127.0.0.1:{port}")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    return s3_server
+
+
+@pytest.fixture(scope="session")
+def sample_landing_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated once per session; tests copy it before changing anything."""
+    from saas_warehouse.generate import generate
+
+    root = tmp_path_factory.mktemp("landing_template")
+    generate(str(root), SAMPLE_START, SAMPLE_DAYS, tenants=8, seed=11, events_per_day=1500,
+             progress=False)
+    return root
+
+
+@pytest.fixture
+def landing_dir(sample_landing_template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "landing"
+    shutil.copytree(sample_landing_template, target)
+    return target
+
+
+@pytest.fixture
+def settings(tmp_path: Path, landing_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    return Settings(
+        warehouse_url=f"chdb://{tmp_path / 'warehouse'}",
+        landing_url=str(landing_dir),
+        dagster_home=str(tmp_path / "dagster_home"),
+    )
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as test_instance:
+        yield test_instance

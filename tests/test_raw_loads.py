@@ -1,0 +1,145 @@
+"""Loading exports into `raw` through real Dagster runs on the embedded engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from conftest import SAMPLE_DAYS, SAMPLE_START
+from ingest_loaders.sources import SOURCES
+from landing_frames import expected_counts, partition_files
+from saas_warehouse.runner import RunFailed, run_range
+from saas_warehouse.settings import Settings
+from warehouse_reads import query, raw_counts, table_fingerprint
+
+DAYS = [SAMPLE_START + dt.timedelta(days=i) for i in range(SAMPLE_DAYS)]
+END = DAYS[-1]
+RAW_ONLY = dg.AssetSelection.groups("raw")
+VOLATILE = ("_load_id", "_loaded_at")
+
+
+def load(settings: Settings, instance: dg.DagsterInstance, start=SAMPLE_START, end=END):
+    return run_range(settings, start, end, instance=instance, selection=RAW_ONLY)
+
+
+def assert_raw_matches_files(settings: Settings, root: Path, days: list[dt.date]) -> None:
+    for source in SOURCES:
+        assert raw_counts(settings.warehouse_url, source, days) == expected_counts(
+            root, source, days
+        ), source
+
+
+def test_local_load_matches_the_files(settings: Settings, landing_dir: Path, instance) -> None:
+    summary = load(settings, instance)
+    assert summary.materializations == len(SOURCES) * SAMPLE_DAYS  # one per (source, day)
+    assert summary.checks_failed == 0
+    assert_raw_matches_files(settings, landing_dir, DAYS)
+    # Generated data is valid: nothing rejected, and the ledger accounts for every row.
+    assert query(settings.warehouse_url, "SELECT count() FROM raw.rejects") == [(0,)]
+    ledger = query(
+        settings.warehouse_url,
+        "SELECT source, sum(rows_read), sum(rows_loaded) FROM raw.load_ledger GROUP BY source",
+    )
+    for source, read, loaded in ledger:
+        assert read == loaded == expected_counts(landing_dir, source, DAYS)[0]
+
+
+def test_rerun_changes_nothing(settings: Settings, instance) -> None:
+    load(settings, instance)
+    before = {
+        t: table_fingerprint(settings.warehouse_url, t)
+        for t in ["raw.product_events", "raw.billing_line_items", "raw.load_ledger"]
+    }
+    load(settings, instance)
+    after = {t: table_fingerprint(settings.warehouse_url, t) for t in before}
+    assert after == before
+
+
+def test_redelivered_file_is_not_double_counted(
+    settings: Settings, landing_dir: Path, instance
+) -> None:
+    load(settings, instance)
+    day = DAYS[1]
+    before = table_fingerprint(settings.warehouse_url, "raw.product_events", VOLATILE)
+    original = partition_files(landing_dir, "product_events", day)[0]
+    shutil.copyfile(original, original.with_name("redelivered-" + original.name))
+    (original.parent / "_SUCCESS").touch()
+    load(settings, instance)
+    assert table_fingerprint(settings.warehouse_url, "raw.product_events", VOLATILE) == before
+    statuses = query(
+        settings.warehouse_url,
+        "SELECT status, count() FROM raw.load_ledger WHERE source = 'product_events' "
+        "AND partition_date = {day:Date} AND file LIKE '%redelivered-%' GROUP BY status",
+        day=day,
+    )
+    assert statuses == [("duplicate_file", 1)]
+
+
+def test_corrected_reexport_replaces_its_day(
+    settings: Settings, landing_dir: Path, instance
+) -> None:
+    load(settings, instance)
+    day, other = DAYS[0], DAYS[2]
+    other_before = raw_counts(settings.warehouse_url, "api_requests", [other])
+    files = partition_files(landing_dir, "api_requests", day)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(files[0])
+    for f in files:
+        f.unlink()
+    pq.write_table(table.slice(0, table.num_rows // 2), files[0].with_name("corrected.parquet"))
+    (files[0].parent / "_SUCCESS").touch()
+    load(settings, instance)
+    assert raw_counts(settings.warehouse_url, "api_requests", [day]) == expected_counts(
+        landing_dir, "api_requests", [day]
+    )
+    assert raw_counts(settings.warehouse_url, "api_requests", [other]) == other_before
+    files_in_raw = query(
+        settings.warehouse_url,
+        "SELECT DISTINCT _source_file FROM raw.api_requests WHERE _partition_date = {day:Date}",
+        day=day,
+    )
+    assert files_in_raw == [(f"api_requests/dt={day.isoformat()}/corrected.parquet",)]
+
+
+def test_day_without_success_marker_is_not_loaded(
+    settings: Settings, landing_dir: Path, instance
+) -> None:
+    (landing_dir / "users" / f"dt={END.isoformat()}" / "_SUCCESS").unlink()
+    summary = load(settings, instance)
+    assert summary.checks_failed == 1  # users: partitions_complete (a warning)
+    assert raw_counts(settings.warehouse_url, "users", [END]) == (0, 0)
+    assert raw_counts(settings.warehouse_url, "users", DAYS[:-1]) == expected_counts(
+        landing_dir, "users", DAYS[:-1]
+    )
+    # A run for only that day fails and says why.
+    with pytest.raises(RunFailed, match=r"users: no _SUCCESS marker for " + END.isoformat()):
+        run_range(settings, END, END, instance=instance,
+                  selection=dg.AssetSelection.assets(["raw", "users"]))
+
+
+def test_bad_rows_go_to_rejects_with_reason(
+    settings: Settings, landing_dir: Path, instance
+) -> None:
+    day = DAYS[0]
+    csv_file = partition_files(landing_dir, "billing_line_items", day)[0]
+    lines = csv_file.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[5] = "abc"  # quantity
+    lines[1] = ",".join(fields)
+    csv_file.write_text("\n".join(lines) + "\n")
+    load(settings, instance)
+    rejects = query(
+        settings.warehouse_url,
+        "SELECT file, row_number, reason FROM raw.rejects WHERE source = 'billing_line_items'",
+    )
+    assert rejects == [(
+        f"billing_line_items/dt={day.isoformat()}/{csv_file.name}", 1,
+        "quantity is not a valid decimal number: abc",
+    )]
+    rows_in_file = len(lines) - 1
+    assert raw_counts(settings.warehouse_url, "billing_line_items", [day])[0] == rows_in_file - 1
