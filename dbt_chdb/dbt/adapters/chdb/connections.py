@@ -43,11 +43,12 @@ class ChdbCredentials(ClickHouseCredentials):
         super().__post_init__()
         path = self.path.removeprefix("chdb://")
         if not path:
-            raise ValueError("chdb credentials need `path` (an engine directory or chdb:///abs/path)")
+            raise ValueError("chdb credentials need `path`: an engine directory or chdb:///abs")
         base = _project_dir()
         self.path = os.path.abspath(os.path.join(base, os.path.expanduser(path)))
         if self.config_file:
-            self.config_file = os.path.abspath(os.path.join(base, os.path.expanduser(self.config_file)))
+            config_file = os.path.expanduser(self.config_file)
+            self.config_file = os.path.abspath(os.path.join(base, config_file))
 
     def _connection_keys(self):
         return ("path", "config_file", "schema", "custom_settings", "use_lw_deletes")
