@@ -1,0 +1,336 @@
+"""The simulated world: tenants of very different sizes and the users who sign up into them.
+
+State evolves one UTC day at a time from the window's start, so a day depends only on the
+days before it (generating 10 days gives the first 10 of a 30-day run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from .common import (
+    ID_USER,
+    MS_PER_DAY,
+    MS_PER_HOUR,
+    MS_PER_MIN,
+    STREAM_SIGNUPS,
+    STREAM_TENANTS,
+    STREAM_WORLD,
+    day_start_ms,
+    hourly_cdfs,
+    iso_ms,
+    make_ids,
+    rhythm_ms,
+    rng_for,
+    take,
+)
+
+PLANS = ["free", "starter", "pro", "enterprise"]
+REGIONS = [
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-northeast-1",
+]
+REGION_P = np.array([0.34, 0.16, 0.2, 0.14, 0.09, 0.07])
+REGION_UTC_OFFSET = np.array([-5, -8, 0, 1, 8, 9])
+ROLES = ["owner", "admin", "member", "viewer"]
+NEVER = np.iinfo(np.int64).max  # "no such moment": a funnel step that never happens
+
+_ADJ = ["Blue", "Bright", "Cedar", "Clear", "Copper", "Delta", "Echo", "Granite", "Harbor",
+        "Iron", "Juniper", "Lumen", "Maple", "North", "Nova", "Orbit", "Pine", "Quartz",
+        "Red", "Silver", "Summit", "Tidal", "Vertex", "Willow"]  # fmt: skip
+_NOUN = ["Analytics", "Bank", "Cloud", "Commerce", "Dynamics", "Foods", "Freight", "Health",
+         "Insights", "Labs", "Logistics", "Media", "Motors", "Networks", "Partners", "Retail",
+         "Robotics", "Studios", "Systems", "Travel"]  # fmt: skip
+_SUFFIX = ["Inc", "GmbH", "Ltd", "Co", "Group", "SAS", "KK", "LLC"]
+
+# Activity model (calibrated so a full-size day lands near `events_per_day`).
+EVENTS_PER_ACTIVE_USER = 21.0  # see events.py: sessions x events per session
+RETURN_FLOOR = 0.5  # long-run share of an adopter's engagement that keeps them coming back
+DRIFTER_FLOOR = 0.05  # the rest of new users mostly drift away after the first days
+ADOPTER_SHARE = 0.6
+OLD_USER_DAILY_P = 0.5 * RETURN_FLOOR * 0.9  # mean engagement x floor x weekday/tenant mix
+USER_LIFETIME_DAYS = 150.0  # mean days until a user stops coming back for good
+IN_WINDOW_HORIZON_DAYS = 45  # tenants created during the window are spread over this
+WEEKEND_FACTOR = 0.55
+
+
+def weekday_factor(day: dt.date) -> float:
+    """B2B software is quieter at weekends."""
+    return WEEKEND_FACTOR if day.weekday() >= 5 else 1.0
+
+
+@dataclass
+class Tenants:
+    """All tenants that will ever exist in the window (column arrays, index = tenant)."""
+
+    ids: list[str]
+    names: list[str]
+    weight: np.ndarray  # share of the user base: Zipf-like, a few whales and a long tail
+    plan: np.ndarray  # index into PLANS, may rise during the window
+    region: np.ndarray  # index into REGIONS
+    created_ms: np.ndarray
+    inactive_from: np.ndarray  # ordinal of the first day with is_active = false (or huge)
+    intensity: np.ndarray  # how heavily its users use the product
+    hour_cdf: np.ndarray  # (n, 24) UTC hour-of-day CDF for its region
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def exists(self, day: dt.date) -> np.ndarray:
+        return self.created_ms < day_start_ms(day) + MS_PER_DAY
+
+    def active(self, day: dt.date) -> np.ndarray:
+        return self.exists(day) & (self.inactive_from > day.toordinal())
+
+    def snapshot(self, day: dt.date) -> pa.Table:
+        """The tenants export of `day`: every tenant created by the end of it."""
+        idx = np.flatnonzero(self.exists(day))
+        return pa.table(
+            {
+                "tenant_id": [self.ids[i] for i in idx],
+                "tenant_name": [self.names[i] for i in idx],
+                "plan": [PLANS[self.plan[i]] for i in idx],
+                "region": [REGIONS[self.region[i]] for i in idx],
+                "created_at": iso_ms(self.created_ms[idx]),
+                "is_active": pa.array(self.inactive_from[idx] > day.toordinal()),
+            }
+        )
+
+
+def make_tenants(n: int, start: dt.date, seed: int) -> Tenants:
+    """Tenants ranked by size: size drives plan, and only small/mid ones appear mid-window."""
+    rng = rng_for(seed, None, STREAM_WORLD)
+    rank = np.arange(1, n + 1)
+    weight = rank**-1.15 * rng.lognormal(0.0, 0.25, n)
+    weight /= weight.sum()
+    order = np.argsort(-(np.log(weight) + rng.normal(0.0, 0.5, n)), kind="stable")
+    plan = np.empty(n, dtype=np.int64)
+    cuts = np.ceil(np.array([0.12, 0.40, 0.70]) * n).astype(int)
+    plan[order] = np.searchsorted(cuts, np.arange(n), side="right")
+    plan = 3 - plan  # best score -> enterprise
+    region = rng.choice(len(REGIONS), n, p=REGION_P)
+    start_ms = day_start_ms(start)
+    created_ms = start_ms - rng.integers(30, 1200, n) * MS_PER_DAY + rng.integers(0, MS_PER_DAY, n)
+    inactive_from = np.full(n, 10**9, dtype=np.int64)
+    tail = np.arange(3, n)  # whales are long-established and active
+    if len(tail):
+        k_new = max(1, round(0.15 * n)) if n >= 5 else 0
+        new = rng.choice(tail, min(k_new, len(tail)), replace=False)
+        offsets = rng.integers(0, IN_WINDOW_HORIZON_DAYS, len(new))
+        if len(offsets):
+            offsets[0] = min(offsets[0], 1)  # one arrives early, so short windows see one too
+        # Created during a working day, early enough to do something that day.
+        created_ms[new] = (
+            start_ms + offsets * MS_PER_DAY + rng.integers(6, 18, len(new)) * MS_PER_HOUR
+        )
+        rest = np.setdiff1d(tail, new)
+        if n >= 10 and len(rest):
+            dormant = rng.choice(rest, max(1, round(0.06 * n)), replace=False)
+            inactive_from[dormant] = start.toordinal() - 1
+            rest = np.setdiff1d(rest, dormant)
+        if n >= 20 and len(rest):
+            inactive_from[rng.choice(rest)] = start.toordinal() + int(rng.integers(5, 40))
+    combos = rng.choice(len(_ADJ) * len(_NOUN), n, replace=n > len(_ADJ) * len(_NOUN))
+    names = [
+        f"{_ADJ[c // len(_NOUN)]} {_NOUN[c % len(_NOUN)]} {_SUFFIX[i % len(_SUFFIX)]}"
+        + ("" if i < len(_ADJ) * len(_NOUN) else f" {i}")
+        for i, c in enumerate(combos)
+    ]
+    ids = make_ids("tnt_", ID_USER, 1, np.arange(n), seed).to_pylist()
+    return Tenants(
+        ids=[i[:12] for i in ids],  # tnt_ + 8 hex is plenty for a few thousand tenants
+        names=names,
+        weight=weight,
+        plan=plan,
+        region=region,
+        created_ms=created_ms,
+        inactive_from=inactive_from,
+        intensity=rng.lognormal(0.0, 0.2, n) * (1.0 + 0.1 * plan),
+        hour_cdf=hourly_cdfs(REGION_UTC_OFFSET[region]),
+    )
+
+
+@dataclass
+class Users:
+    """Everyone who signed up so far (column arrays, index = user)."""
+
+    tenant: np.ndarray
+    signup_ms: np.ndarray
+    signup_ord: np.ndarray  # day ordinal of signup
+    end_ord: np.ndarray  # first day ordinal on which they never come back
+    engagement: np.ndarray
+    floor: np.ndarray  # long-run return level: adopters keep coming, drifters rarely do
+    os: np.ndarray
+    locale_slot: np.ndarray
+    version_lag: np.ndarray
+    onboard_ms: np.ndarray  # scheduled funnel steps (NEVER = does not happen)
+    project_ms: np.ndarray
+    invite_ms: np.ndarray
+    user_id: pa.Array
+    tables: list[pa.Table]  # users export rows in signup order, one chunk per day
+
+    def __len__(self) -> int:
+        return len(self.tenant)
+
+
+_USER_FIELDS = ("tenant", "signup_ms", "signup_ord", "end_ord", "engagement", "floor", "os",
+                "locale_slot", "version_lag", "onboard_ms", "project_ms", "invite_ms")  # fmt: skip
+
+
+def _funnel(rng: np.random.Generator, signup_ms: np.ndarray, fresh: bool) -> list[np.ndarray]:
+    """When each new user completes onboarding, creates a project and invites someone.
+
+    Delays run from minutes to days: some steps cross midnight, a few land beyond 72h.
+    """
+    n = len(signup_ms)
+    if not fresh:
+        return [np.full(n, NEVER, dtype=np.int64) for _ in range(3)]
+    onb = signup_ms + (rng.lognormal(np.log(12), 1.1, n) * MS_PER_MIN).astype(np.int64)
+    slow = rng.random(n) < 0.12
+    onb[slow] += rng.integers(1, 5 * 24, slow.sum()) * MS_PER_HOUR
+    onb[rng.random(n) >= 0.72] = NEVER
+    proj = onb + (rng.lognormal(np.log(3), 1.5, n) * MS_PER_HOUR).astype(np.int64)
+    proj[(onb == NEVER) | (rng.random(n) >= 0.6)] = NEVER
+    inv = proj + (rng.lognormal(np.log(10), 1.3, n) * MS_PER_HOUR).astype(np.int64)
+    inv[(proj == NEVER) | (rng.random(n) >= 0.45)] = NEVER
+    return [onb, proj, inv]
+
+
+def _email_hashes(tenants: Tenants, tenant: np.ndarray, seq: np.ndarray, seed: int) -> list[str]:
+    """sha256 of a fake work address; the only trace of a person the export carries."""
+    domains = [f"{n.split(' ')[0].lower()}{i[4:8]}.example.com"
+               for n, i in zip(tenants.names, tenants.ids, strict=True)]  # fmt: skip
+    sha = hashlib.sha256
+    return [
+        sha(f"user{s}.{seed}@{domains[t]}".encode()).hexdigest()
+        for t, s in zip(tenant.tolist(), seq.tolist(), strict=True)
+    ]
+
+
+def new_users(
+    tenants: Tenants,
+    users: Users | None,
+    tenant: np.ndarray,
+    signup_ms: np.ndarray,
+    role: np.ndarray,
+    rng: np.random.Generator,
+    seed: int,
+    lifetime_from_ord: np.ndarray,
+    fresh: bool,
+) -> Users:
+    """`users` plus a batch of sign-ups (sorted by time), with their traits and funnel plan."""
+    order = np.lexsort((tenant, signup_ms))
+    tenant, signup_ms, role = tenant[order], signup_ms[order], role[order]
+    lifetime_from_ord = lifetime_from_ord[order]
+    n, base = len(tenant), 0 if users is None else len(users)
+    seq = np.arange(base, base + n)
+    signup_ord = signup_ms // MS_PER_DAY + dt.date(1970, 1, 1).toordinal()
+    lifetime = rng.exponential(USER_LIFETIME_DAYS, n).astype(np.int64)
+    cols = {
+        "tenant": tenant,
+        "signup_ms": signup_ms,
+        "signup_ord": signup_ord,
+        "end_ord": lifetime_from_ord + 1 + lifetime,
+        "engagement": rng.beta(2.0, 2.0, n) if not fresh else rng.beta(2.0, 2.5, n),
+        # Users still around at the start are the adopters; newcomers are a mix.
+        "floor": np.where((not fresh) | (rng.random(n) < ADOPTER_SHARE), RETURN_FLOOR, DRIFTER_FLOOR),
+        "os": rng.choice(6, n, p=[0.3, 0.28, 0.14, 0.12, 0.1, 0.06]),
+        "locale_slot": rng.integers(0, 3, n),
+        "version_lag": rng.geometric(0.55, n) - 1,
+    }
+    cols.update(zip(("onboard_ms", "project_ms", "invite_ms"), _funnel(rng, signup_ms, fresh)))
+    ids = make_ids("u_", ID_USER, 0, seq, seed)
+    table = pa.table(
+        {
+            "user_id": ids,
+            "tenant_id": take(tenants.ids, tenant),
+            "role": take(ROLES, role),
+            "signup_at": iso_ms(signup_ms),
+            "email_sha256": pa.array(_email_hashes(tenants, tenant, seq, seed), pa.string()),
+        }
+    )
+    if users is None:
+        return Users(**cols, user_id=ids, tables=[table])
+    merged = {f: np.concatenate([getattr(users, f), cols[f]]) for f in _USER_FIELDS}
+    user_id = pa.concat_arrays([users.user_id, ids])
+    return Users(**merged, user_id=user_id, tables=[*users.tables, table])
+
+
+def _roles(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.choice(4, n, p=[0.0, 0.08, 0.7, 0.22])
+
+
+def initial_users(tenants: Tenants, start: dt.date, seed: int, target_users: int) -> Users:
+    """The user base of tenants that existed before the window (their sign-ups not exported)."""
+    rng = rng_for(seed, None, STREAM_SIGNUPS)
+    start_ms = day_start_ms(start)
+    pre = np.flatnonzero(tenants.created_ms < start_ms)
+    live = pre[tenants.inactive_from[pre] > start.toordinal()]
+    w = tenants.weight / max(tenants.weight[live].sum(), 1e-12)
+    counts = np.maximum(1, np.round(w[pre] * target_users * rng.lognormal(0, 0.1, len(pre))))
+    tenant = np.repeat(pre, counts.astype(np.int64))
+    lo = tenants.created_ms[tenant]
+    signup = lo + (rng.random(len(tenant)) ** 0.7 * (start_ms - lo)).astype(np.int64)
+    first = np.r_[True, tenant[1:] != tenant[:-1]]
+    signup[first] = lo[first] + 5 * MS_PER_MIN  # the owner created the tenant
+    role = np.where(first, 0, _roles(rng, len(tenant)))
+    return new_users(tenants, None, tenant, signup, role, rng, seed,
+                     np.full(len(tenant), start.toordinal()), fresh=False)  # fmt: skip
+
+
+def sign_up(
+    tenants: Tenants, users: Users, day: dt.date, seed: int, base_users: int
+) -> tuple[Users, int]:
+    """Adds the day's sign-ups; returns the new state and how many users existed before."""
+    rng = rng_for(seed, day, STREAM_SIGNUPS)
+    day0 = day_start_ms(day)
+    active = tenants.active(day)
+    w = tenants.weight * weekday_factor(day)
+    rate = w * base_users / USER_LIFETIME_DAYS * 1.4
+    age_days = (day0 - tenants.created_ms) / MS_PER_DAY
+    ramp = age_days < 30  # a young tenant brings its team on board over its first month
+    rate = np.where(ramp, rate + w * base_users * 0.6 / 30, rate)
+    counts = np.where(active, rng.poisson(rate), 0)
+    born = active & (tenants.created_ms >= day0)  # created today: the owner signs up first
+    counts[born] = np.maximum(counts[born], 1)
+    tenant = np.repeat(np.arange(len(tenants)), counts)
+    lo = np.maximum(tenants.created_ms[tenant] + 2 * MS_PER_MIN, day0)
+    signup = rhythm_ms(rng, tenants.hour_cdf, tenant, lo, day0)
+    role = _roles(rng, len(tenant))
+    for t in np.flatnonzero(born):  # the owner is the first of a new tenant's users
+        sel = np.flatnonzero(tenant == t)
+        signup[sel[0]] = tenants.created_ms[t] + 2 * MS_PER_MIN
+        signup[sel[1:]] = np.maximum(signup[sel[1:]], signup[sel[0]] + MS_PER_MIN)
+        role[sel[0]] = 0
+    before = len(users)
+    if len(tenant) == 0:
+        return users, before
+    return new_users(tenants, users, tenant, signup, role, rng, seed,
+                     np.full(len(tenant), day.toordinal()), fresh=True), before  # fmt: skip
+
+
+def upgrade_plans(tenants: Tenants, day: dt.date, seed: int) -> None:
+    """A few tenants move up a plan now and then; the snapshot shows it from that day."""
+    rng = rng_for(seed, day, STREAM_TENANTS)
+    move = (rng.random(len(tenants)) < 0.004) & tenants.active(day) & (tenants.plan < 3)
+    tenants.plan[move] += 1
+
+
+def active_probability(users: Users, tenants: Tenants, day: dt.date) -> np.ndarray:
+    """Chance each user is active on `day`: decays with age, so retention curves look real."""
+    age = day.toordinal() - users.signup_ord
+    fade = np.exp(-np.maximum(age, 0) / 3.0)
+    p = users.engagement * (users.floor + (1.0 - users.floor) * fade)
+    p *= weekday_factor(day) * np.minimum(tenants.intensity[users.tenant], 1.6) ** 0.3
+    p[(users.end_ord <= day.toordinal()) | ~tenants.active(day)[users.tenant]] = 0.0
+    p[users.signup_ms >= day_start_ms(day) + MS_PER_DAY] = 0.0
+    return np.minimum(p, 1.0)
