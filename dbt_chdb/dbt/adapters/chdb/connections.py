@@ -58,12 +58,13 @@ class ChdbClient(ChHttpClient):
     """dbt-clickhouse's clickhouse-connect wrapper; only the client it wraps differs."""
 
     def _create_client(self, credentials: ChdbCredentials):
-        path = credentials.path
-        if credentials.config_file:
-            # Not chdb_options: that URL-encodes the value; the engine wants the plain path.
-            path = f"{path}?config-file={credentials.config_file}"
+        # The engine is opened as `path?config-file=…` (a chdb:// DSN would drop the option).
+        options = {"config-file": credentials.config_file} if credentials.config_file else None
         return clickhouse_connect.get_client(
-            interface="chdb", path=path, settings=self._conn_settings
+            interface="chdb",
+            path=credentials.path,
+            chdb_options=options,
+            settings=self._conn_settings,
         )
 
     def database_dropped(self, database: str):
