@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 # ClickHouse error codes worth retrying: the network, the object store or the server was
@@ -64,7 +66,9 @@ def clickhouse_error_code(error: BaseException) -> int | None:
 
 def is_transient(error: BaseException) -> bool:
     """Whether a ClickHouse or network error is worth retrying."""
-    if isinstance(error, (ConnectionError, TimeoutError)):
+    if isinstance(error, (ConnectionError, TimeoutError, BotoConnectionError, HTTPClientError)):
+        return True
+    if _is_retryable_s3_response(error):
         return True
     code = clickhouse_error_code(error)
     if code in TRANSIENT_CODES:
@@ -75,6 +79,16 @@ def is_transient(error: BaseException) -> bool:
         # No server code: the HTTP connection itself failed (clickhouse-connect's OperationalError).
         return "connection" in str(error).lower() or "timed out" in str(error).lower()
     return False
+
+
+def _is_retryable_s3_response(error: BaseException) -> bool:
+    """A boto3 ClientError whose HTTP status or code says the store was briefly unable."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return False
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    code = response.get("Error", {}).get("Code", "")
+    return status >= 500 or code in {"SlowDown", "RequestTimeout", "Throttling"}
 
 
 def first_line(error: BaseException, limit: int = 400) -> str:

@@ -85,10 +85,18 @@ def run_range(
 def _first_failure(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure:
-            error = event.step_failure_data.error
-            description = (event.step_failure_data.user_failure_data or None)
-            if description is not None and description.description:
-                return f"step {event.step_key} failed: {description.description}"
-            if error is not None:
-                return f"step {event.step_key} failed: {error.message.strip().splitlines()[0]}"
+            return f"step {event.step_key} failed: {failure_message(event)}"
     return f"run {result.run_id} failed"
+
+
+def failure_message(event: dg.DagsterEvent) -> str:
+    """The first line of the error that made a step fail, past Dagster's retry wrapper."""
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description
+    error = data.error
+    while error is not None:
+        if error.message.strip() and not error.message.startswith("Exceeded max_retries"):
+            return error.message.strip().splitlines()[0]
+        error = error.cause or error.context
+    return "unknown error"

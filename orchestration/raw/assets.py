@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 from clickhouse_connect.driver.client import Client
 
-from ingest_loaders.errors import TerminalLoadError
+from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load import LoadResult, load_partition
 from ingest_loaders.read_sql import base_type
 from ingest_loaders.sources import SOURCES, Source
@@ -17,7 +17,7 @@ from orchestration.resources import LandingResource, WarehouseResource
 # Transient errors (network, S3 5xx, a busy server) are retried; terminal ones raise
 # dg.Failure(allow_retries=False) and are not.
 TRANSIENT_RETRY = dg.RetryPolicy(
-    max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 OWNERS = ["team:data-platform"]
 
@@ -94,6 +94,9 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             for day in days:
                 try:
                     result = load_partition(client, zone, source.name, day)
+                except TransientLoadError as e:
+                    context.log.warning(f"{e} — transient, the step will be retried")
+                    raise
                 except TerminalLoadError as e:
                     raise dg.Failure(
                         description=f"{e}. Fix or re-export the files, then re-run this day.",
