@@ -23,8 +23,7 @@ from .billing import build_line_items
 from .common import STREAM_WORLD, rng_for
 from .events import build_events
 from .model import (
-    EVENTS_PER_ACTIVE_USER,
-    OLD_USER_DAILY_P,
+    base_users_for,
     initial_users,
     make_tenants,
     sign_up,
@@ -77,7 +76,7 @@ def generate(
         raise ValueError("days must be >= 0, tenants and events_per_day >= 1")
     began = time.perf_counter()
     world = make_tenants(tenants, start, seed)
-    base_users = max(1, round(events_per_day / (EVENTS_PER_ACTIVE_USER * OLD_USER_DAILY_P)))
+    base_users = base_users_for(world, start, events_per_day)
     users = initial_users(world, start, seed, base_users)
     writer = PartitionWriter(open_sink(landing_url))
     rows = dict.fromkeys(SOURCES, 0)

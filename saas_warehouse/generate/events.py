@@ -21,7 +21,16 @@ from .common import (
     sample_cdf,
     take,
 )
-from .model import NEVER, PLANS, Tenants, Users, active_probability
+from .model import (
+    EXTRA_SESSIONS,
+    FEATURES_PER_SESSION,
+    LOGOUT_P,
+    NEVER,
+    PLANS,
+    Tenants,
+    Users,
+    active_probability,
+)
 
 EVENTS = ["signup", "login", "onboarding_completed", "project_created", "feature_used",
           "invite_sent", "upgrade_clicked", "subscription_upgraded", "logout"]  # fmt: skip
@@ -75,15 +84,15 @@ def _sessions(
     midnight are cut off, as the export of this day ends there.
     """
     intensity = tenants.intensity[users.tenant[who]]
-    n_sess = 1 + rng.poisson(0.7 * np.sqrt(intensity))
+    n_sess = 1 + rng.poisson(EXTRA_SESSIONS * np.sqrt(intensity))
     s_user = np.repeat(who, n_sess)
     s_lo = np.repeat(lo, n_sess)
     first = np.r_[0, np.cumsum(n_sess)[:-1]]
     start = rhythm_ms(rng, tenants.hour_cdf, users.tenant[s_user], s_lo, day0)
     start[first] = np.where(lo > day0, lo + rng.integers(2_000, 60_000, len(who)), start[first])
     n_s = len(s_user)
-    n_feat = rng.poisson(8.0 * intensity[np.repeat(np.arange(len(who)), n_sess)])
-    logout = rng.random(n_s) < 0.85
+    n_feat = rng.poisson(FEATURES_PER_SESSION * intensity[np.repeat(np.arange(len(who)), n_sess)])
+    logout = rng.random(n_s) < LOGOUT_P
     length = 1 + n_feat + logout
     e_sess = np.repeat(np.arange(n_s), length)
     pos = np.arange(len(e_sess)) - np.repeat(np.cumsum(length) - length, length)

@@ -53,11 +53,14 @@ _NOUN = ["Analytics", "Bank", "Cloud", "Commerce", "Dynamics", "Foods", "Freight
 _SUFFIX = ["Inc", "GmbH", "Ltd", "Co", "Group", "SAS", "KK", "LLC"]
 
 # Activity model (calibrated so a full-size day lands near `events_per_day`).
-EVENTS_PER_ACTIVE_USER = 21.0  # see events.py: sessions x events per session
+# Sessions of an active user: 1 + Poisson(EXTRA_SESSIONS * sqrt(intensity)), each a login,
+# Poisson(FEATURES_PER_SESSION * intensity) feature_used and a logout with LOGOUT_P.
+EXTRA_SESSIONS = 0.7
+FEATURES_PER_SESSION = 8.0
+LOGOUT_P = 0.85
 RETURN_FLOOR = 0.5  # long-run share of an adopter's engagement that keeps them coming back
 DRIFTER_FLOOR = 0.05  # the rest of new users mostly drift away after the first days
 ADOPTER_SHARE = 0.6
-OLD_USER_DAILY_P = 0.5 * RETURN_FLOOR * 0.9  # mean engagement x floor x weekday/tenant mix
 USER_LIFETIME_DAYS = 150.0  # mean days until a user stops coming back for good
 IN_WINDOW_HORIZON_DAYS = 45  # tenants created during the window are spread over this
 WEEKEND_FACTOR = 0.55
@@ -242,7 +245,9 @@ def new_users(
         "end_ord": lifetime_from_ord + 1 + lifetime,
         "engagement": rng.beta(2.0, 2.0, n) if not fresh else rng.beta(2.0, 2.5, n),
         # Users still around at the start are the adopters; newcomers are a mix.
-        "floor": np.where((not fresh) | (rng.random(n) < ADOPTER_SHARE), RETURN_FLOOR, DRIFTER_FLOOR),
+        "floor": np.where(
+            (not fresh) | (rng.random(n) < ADOPTER_SHARE), RETURN_FLOOR, DRIFTER_FLOOR
+        ),
         "os": rng.choice(6, n, p=[0.3, 0.28, 0.14, 0.12, 0.1, 0.06]),
         "locale_slot": rng.integers(0, 3, n),
         "version_lag": rng.geometric(0.55, n) - 1,
@@ -267,6 +272,23 @@ def new_users(
 
 def _roles(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.choice(4, n, p=[0.0, 0.08, 0.7, 0.22])
+
+
+def intensity_boost(intensity: np.ndarray) -> np.ndarray:
+    """Heavier-using tenants also have users who show up a little more often."""
+    return np.minimum(intensity, 1.6) ** 0.3
+
+
+def base_users_for(tenants: Tenants, start: dt.date, events_per_day: int) -> int:
+    """The user base before the window that makes a working day carry ~events_per_day."""
+    pre = (tenants.created_ms < day_start_ms(start)) & (tenants.inactive_from > start.toordinal())
+    share = np.where(pre, tenants.weight, 0.0) / max(tenants.weight[pre].sum(), 1e-12)
+    i = tenants.intensity
+    per_active = (1 + EXTRA_SESSIONS * np.sqrt(i)) * (1 + FEATURES_PER_SESSION * i + LOGOUT_P)
+    p_active = 0.5 * RETURN_FLOOR * intensity_boost(i)  # mean engagement of the user base
+    per_user = float((share * p_active * per_active).sum())
+    # Newcomers are busiest in their first days and add ~12% once sign-ups are under way.
+    return max(1, round(events_per_day / 1.12 / max(per_user, 1e-9)))
 
 
 def initial_users(tenants: Tenants, start: dt.date, seed: int, target_users: int) -> Users:
@@ -330,7 +352,7 @@ def active_probability(users: Users, tenants: Tenants, day: dt.date) -> np.ndarr
     age = day.toordinal() - users.signup_ord
     fade = np.exp(-np.maximum(age, 0) / 3.0)
     p = users.engagement * (users.floor + (1.0 - users.floor) * fade)
-    p *= weekday_factor(day) * np.minimum(tenants.intensity[users.tenant], 1.6) ** 0.3
+    p *= weekday_factor(day) * intensity_boost(tenants.intensity[users.tenant])
     p[(users.end_ord <= day.toordinal()) | ~tenants.active(day)[users.tenant]] = 0.0
     p[users.signup_ms >= day_start_ms(day) + MS_PER_DAY] = 0.0
     return np.minimum(p, 1.0)
