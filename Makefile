@@ -26,7 +26,7 @@ test: $(INSTALLED)
 ## The Dagster UI on http://127.0.0.1:3000 (assets, partitions, sensor, schedule).
 dev: $(INSTALLED)
 	mkdir -p .dagster && test -f .dagster/dagster.yaml || cp dagster.yaml .dagster/dagster.yaml
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} $(BIN)/dagster dev -w workspace.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} $(BIN)/dagster dev -w workspace.yaml
 
 ## Benchmarks (slow; figures go to BENCHMARKS.md).
 bench: $(INSTALLED)

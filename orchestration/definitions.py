@@ -11,16 +11,17 @@ from orchestration.jobs import daily_schedule, daily_warehouse_job
 from orchestration.raw.assets import landing_specs, raw_assets
 from orchestration.raw.sensors import new_exports_sensor
 from orchestration.resources import build_resources
+from orchestration.transform.assets import build_dbt_assets, build_dbt_resource
 from saas_warehouse.settings import Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*landing_specs, *raw_assets],
+        assets=[*landing_specs, *raw_assets, build_dbt_assets()],
         jobs=[daily_warehouse_job],
         schedules=[daily_schedule],
         sensors=[new_exports_sensor],
-        resources=build_resources(settings),
+        resources={**build_resources(settings), "dbt": build_dbt_resource()},
         # One process per run: the embedded engine may be open in one process at a time.
         executor=dg.in_process_executor,
     )

@@ -53,11 +53,15 @@ def new_exports_sensor(
         return dg.SensorResult(skip_reason="no daily partition exists yet")
     first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
     by_day, next_cursor = new_complete_partitions(landing.landing(), cursor, first, last)
+    graph = context.repository_def.asset_graph
     requests = [
         dg.RunRequest(
             run_key=f"{day}:{','.join(sources)}:{_marker_digest(next_cursor, sources, day)}",
             partition_key=day,
-            asset_selection=[raw_key(s) for s in sources],
+            # The new days' loads and everything built from them.
+            asset_selection=sorted(
+                dg.AssetSelection.assets(*(raw_key(s) for s in sources)).downstream().resolve(graph)
+            ),
             tags={"saas_warehouse/trigger": "new_exports"},
         )
         for day, sources in sorted(by_day.items())

@@ -1,0 +1,1 @@
+"""Transform layer: the dbt project as Dagster assets (staging → analytics → bi)."""

@@ -1,0 +1,42 @@
+"""The dbt project, and the manifest Dagster builds its assets from."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from saas_warehouse.settings import REPO_ROOT
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python, whether or not its venv is on PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """The dbt project, its manifest parsed if missing (or always under `dagster dev`)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        prepare_manifest()
+    return project
+
+
+def prepare_manifest() -> None:
+    """`dbt parse` → dbt_project/target/manifest.json. Opens no warehouse connection."""
+    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
+    result = subprocess.run(
+        [dbt_executable(), "parse", "--quiet"],
+        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed: {(result.stdout + result.stderr).strip()[-2000:]}")
