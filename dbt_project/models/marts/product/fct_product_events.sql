@@ -1,0 +1,36 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        partition_by='event_date',
+        order_by=['tenant_id', 'occurred_at', 'user_id'],
+        tags=['daily'],
+    )
+}}
+
+-- One row per product event (duplicated deliveries removed), partitioned by day.
+with
+
+events as (
+    select * from {{ ref('stg_raw__product_events') }}
+    where {{ partition_window('event_date') }}
+),
+
+final as (
+    select
+        event_id,
+        tenant_id,
+        user_id,
+        session_id,
+        event,
+        occurred_at,
+        event_date,
+        properties,
+        app_version,
+        os,
+        locale,
+        event_version
+    from events
+)
+
+select * from final

@@ -1,0 +1,34 @@
+-- One row per product event: duplicated deliveries of an event_id count once.
+-- The loader guarantees ts falls on the partition's day, so event_date = the partition and
+-- a filter on event_date prunes raw partitions (it is pushed below the dedupe).
+with
+
+source as (
+    select * from {{ source('raw', 'product_events') }}
+),
+
+renamed as (
+    select
+        event_id,
+        tenant_id,
+        user_id,
+        session_id,
+        event,
+        ts as occurred_at,
+        _partition_date as event_date,
+        properties,
+        app_version,
+        os,
+        locale,
+        event_version,
+        _loaded_at as loaded_at
+    from source
+),
+
+deduped as (
+    select *
+    from renamed
+    limit 1 by event_date, event_id
+)
+
+select * from deduped

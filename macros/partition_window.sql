@@ -1,0 +1,44 @@
+{#-
+    The day window of an incremental run (dbt vars `start_date`, `end_date`: inclusive,
+    'YYYY-MM-DD'; one alone means that single day). Every model tagged `daily` filters its
+    reads with `partition_window(...)` and is rebuilt for exactly the days its output
+    covers (insert_overwrite on a per-day partition).
+
+    partition_window(column, lookback_days=0, lookahead_days=0) renders a WHERE condition:
+      - `column between toDate(start) - lookback_days and toDate(end) + lookahead_days`
+        on an incremental run with a window;
+      - `true` when no window is given or the model is being (re)built from scratch
+        (first run, --full-refresh, unit tests): the model then builds everything.
+    lookback_days / lookahead_days are integers or any SQL expression that ClickHouse
+    evaluates to a constant (e.g. a scalar subquery over a seed).
+-#}
+{% macro partition_window(column, lookback_days=0, lookahead_days=0) -%}
+    {%- set bounds = partition_window_bounds() -%}
+    {%- if bounds is none or not is_incremental() -%}
+        true
+    {%- else -%}
+        {{ column }} between toDate('{{ bounds[0] }}') - ({{ lookback_days }})
+            and toDate('{{ bounds[1] }}') + ({{ lookahead_days }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- (start, end) as 'YYYY-MM-DD' strings, or none when neither var is set. -#}
+{% macro partition_window_bounds() -%}
+    {%- set start = var('start_date', none) -%}
+    {%- set end = var('end_date', none) -%}
+    {%- if start is none and end is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set start = (start or end) | string -%}
+    {%- set end = (end or start) | string -%}
+    {%- for value in [start, end] -%}
+        {%- if not modules.re.match('^\\d{4}-\\d{2}-\\d{2}$', value) -%}
+            {{ exceptions.raise_compiler_error("partition window: expected YYYY-MM-DD, got '" ~ value ~ "'") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if start > end -%}
+        {{ exceptions.raise_compiler_error("partition window: start_date " ~ start ~ " is after end_date " ~ end) }}
+    {%- endif -%}
+    {{ return((start, end)) }}
+{%- endmacro %}
