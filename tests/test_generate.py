@@ -247,7 +247,7 @@ def test_volume_and_tenant_size_skew(root: Path) -> None:
     assert p95["export"] > 5 * p95["auth"]
 
 
-def test_writes_to_s3(s3_env, tmp_path: Path) -> None:  # noqa: ANN001 (fixture from conftest)
+def test_writes_to_s3(s3_env: object, tmp_path: Path) -> None:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="landing")
     summary = generate("s3://landing/exports", START, 2, **{**KW, "tenants": 4})

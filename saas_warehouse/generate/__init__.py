@@ -22,13 +22,8 @@ from .api import build_requests
 from .billing import build_line_items
 from .common import STREAM_WORLD, rng_for
 from .events import build_events
-from .model import (
-    base_users_for,
-    initial_users,
-    make_tenants,
-    sign_up,
-    upgrade_plans,
-)
+from .model import base_users_for, initial_users, sign_up
+from .tenants import make_tenants, upgrade_plans
 from .writers import PartitionWriter, open_sink, with_duplicates
 
 __all__ = ["SOURCES", "GenerateSummary", "generate"]

@@ -24,7 +24,7 @@ from .common import (
     sample_cdf,
     take,
 )
-from .model import Tenants
+from .tenants import Tenants
 
 SERVICES = ["search", "export", "auth", "billing", "ingest"]
 SERVICE_P = np.array([0.38, 0.08, 0.22, 0.07, 0.25])

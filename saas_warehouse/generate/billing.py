@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 
 from .api import SERVICES
 from .common import SCHEMAS
-from .model import Tenants, Users
+from .model import Users
+from .tenants import Tenants
 
 SIX = Decimal("0.000001")
 # Price per 1,000 calls by service, before the plan's discount.

@@ -26,11 +26,10 @@ from .model import (
     FEATURES_PER_SESSION,
     LOGOUT_P,
     NEVER,
-    PLANS,
-    Tenants,
     Users,
     active_probability,
 )
+from .tenants import PLANS, Tenants
 
 EVENTS = ["signup", "login", "onboarding_completed", "project_created", "feature_used",
           "invite_sent", "upgrade_clicked", "subscription_upgraded", "logout"]  # fmt: skip
