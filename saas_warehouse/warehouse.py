@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ProgrammingError
 
+from saas_warehouse.access.embedded import admin_engine_config
 from saas_warehouse.settings import embedded_path
 
 DATABASES = ("raw", "staging", "analytics", "bi")
@@ -22,28 +24,36 @@ class WarehouseLockedError(RuntimeError):
     """The embedded warehouse is open in another process."""
 
 
-def get_client(warehouse_url: str) -> Client:
-    """A client for the warehouse at `warehouse_url` (CONTRACT.md §1); the caller closes it."""
+def get_client(warehouse_url: str, engine_config: Path | None = None) -> Client:
+    """A client for the warehouse at `warehouse_url` (CONTRACT.md §1); the caller closes it.
+
+    The embedded engine is opened with `engine_config` (its users, grants and row filters;
+    see saas_warehouse/access/embedded.py), by default the full-access one.
+    """
     if not warehouse_url.startswith("chdb://"):
         return clickhouse_connect.get_client(dsn=warehouse_url)
     path = embedded_path(warehouse_url)
+    config = engine_config or admin_engine_config()
     try:
-        return clickhouse_connect.get_client(interface="chdb", path=path)
+        return clickhouse_connect.get_client(
+            interface="chdb", path=path, chdb_options={"config-file": str(config)}
+        )
     except ProgrammingError as e:
         if "Error initializing EmbeddedServer" in str(e):
             raise WarehouseLockedError(
                 f"the embedded warehouse at {path} is open in another process "
                 "(a running `dagster dev` run, `saas-warehouse run` or a Python session). "
                 "The embedded engine allows one process at a time: wait for it to finish or "
-                "stop it, or point WAREHOUSE_URL at another chdb:/// path or a ClickHouse server."
+                "stop it, or point WAREHOUSE_URL at another chdb:/// path or a ClickHouse "
+                f"server. (If nothing else has it open, check the engine config {config}.)"
             ) from e
         raise
 
 
 @contextmanager
-def open_warehouse(warehouse_url: str) -> Iterator[Client]:
+def open_warehouse(warehouse_url: str, engine_config: Path | None = None) -> Iterator[Client]:
     """A client that is closed (releasing the embedded engine) when the block ends."""
-    client = get_client(warehouse_url)
+    client = get_client(warehouse_url, engine_config)
     try:
         yield client
     finally:

@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from dagster_dbt.dbt_project import using_dagster_dev
 
 from saas_warehouse.settings import REPO_ROOT
 
@@ -25,8 +26,8 @@ def dbt_executable() -> str:
 def dbt_project() -> DbtProject:
     """The dbt project, its manifest parsed if missing (or always under `dagster dev`)."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    project.prepare_if_dev()
-    if not project.manifest_path.exists():
+    # Not project.prepare_if_dev(): it runs the `dbt` on PATH, which may not be this venv's.
+    if using_dagster_dev() or not project.manifest_path.exists():
         prepare_manifest()
     return project
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 from typing import Optional
 
 import clickhouse_connect
@@ -26,10 +29,13 @@ def _project_dir() -> str:
 @dataclass
 class ChdbCredentials(ClickHouseCredentials):
     """`path`: the engine's directory, `/abs`, `chdb:///abs` or relative to the project dir.
-    `config_file`: optional ClickHouse config XML (users, profiles, row policies)."""
+    `config_file`: optional ClickHouse config XML (users, profiles, row policies).
+    `users_config`: optional users XML; the plugin writes the config that loads it (the
+    engine resolves a relative users_config against the cwd, so it is made absolute)."""
 
     path: str = ""
     config_file: Optional[str] = None
+    users_config: Optional[str] = None
 
     @property
     def type(self):
@@ -49,9 +55,26 @@ class ChdbCredentials(ClickHouseCredentials):
         if self.config_file:
             config_file = os.path.expanduser(self.config_file)
             self.config_file = os.path.abspath(os.path.join(base, config_file))
+        elif self.users_config:
+            users = os.path.abspath(os.path.join(base, os.path.expanduser(self.users_config)))
+            self.config_file = _engine_config_loading(users)
 
     def _connection_keys(self):
-        return ("path", "config_file", "schema", "custom_settings", "use_lw_deletes")
+        return ("path", "config_file", "users_config", "schema", "custom_settings",
+                "use_lw_deletes")
+
+
+def _engine_config_loading(users_file: str) -> str:
+    """A minimal engine config whose only job is to load `users_file`."""
+    digest = hashlib.sha1(users_file.encode()).hexdigest()[:10]
+    directory = os.path.join(tempfile.gettempdir(), "dbt-chdb")
+    os.makedirs(directory, exist_ok=True)
+    config = os.path.join(directory, f"engine-{digest}.xml")
+    partial = f"{config}.{os.getpid()}.tmp"
+    with open(partial, "w", encoding="utf-8") as f:
+        f.write(f"<clickhouse><users_config>{escape(users_file)}</users_config></clickhouse>\n")
+    os.replace(partial, config)
+    return config
 
 
 class ChdbClient(ChHttpClient):
