@@ -52,9 +52,28 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help=f"generate {DEMO_DAYS} days and run them on the defaults")
 
-    query = sub.add_parser("query", help="run one SQL query and print the result")
+    query = sub.add_parser(
+        "query",
+        help="run one SQL query and print the result",
+        description="Runs as an internal analyst (read-only, all tenants), or with --tenant "
+        "as that tenant's BI login: its own rows of the bi views only.",
+    )
     query.add_argument("sql")
+    query.add_argument("--tenant", help="run as this tenant's BI login")
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    access = sub.add_parser("access", help="tenant logins, roles and row policies")
+    access_sub = access.add_subparsers(dest="access_command", required=True)
+    apply = access_sub.add_parser(
+        "apply",
+        help="create/update them on a ClickHouse server (idempotent)",
+        description="Applies the access DDL to the ClickHouse server at WAREHOUSE_URL. "
+        "Passwords come from the JSON file named by SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE "
+        "(or --passwords-file); tenants without one get no login. The embedded engine needs "
+        "nothing applied: each session loads its own users config.",
+    )
+    apply.add_argument("--dry-run", action="store_true", help="print the SQL, apply nothing")
+    apply.add_argument("--passwords-file", help="JSON {tenant_id: password}, kept out of git")
     return parser
 
 
@@ -70,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "demo":
             _demo(settings)
         elif args.command == "query":
-            _query(settings, args.sql, args.format)
+            _query(settings, args.sql, args.format, args.tenant)
+        elif args.command == "access":
+            _access_apply(settings, args.dry_run, args.passwords_file)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
@@ -128,18 +149,25 @@ def _print_raw_counts(settings: Settings, start: dt.date, end: dt.date) -> None:
     _print_table(list(result.column_names), result.result_rows)
 
 
-def _query(settings: Settings, sql: str, fmt: str) -> None:
-    from saas_warehouse.warehouse import open_warehouse
+def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
+    from saas_warehouse.access.sessions import analyst_session, tenant_session
 
-    with open_warehouse(settings.warehouse_url) as client:
-        if fmt == "csv":
-            sys.stdout.write(client.raw_query(sql, fmt="CSVWithNames").decode())
-            return
-        if fmt == "json":
-            sys.stdout.write(client.raw_query(sql, fmt="JSONEachRow").decode())
+    session = tenant_session(settings.warehouse_url, tenant) if tenant else analyst_session(
+        settings.warehouse_url
+    )
+    with session as client:
+        if fmt in ("csv", "json"):
+            output = "CSVWithNames" if fmt == "csv" else "JSONEachRow"
+            sys.stdout.write(client.raw_query(sql, fmt=output).decode())
             return
         result = client.query(sql)
     _print_table(list(result.column_names), result.result_rows)
+
+
+def _access_apply(settings: Settings, dry_run: bool, passwords_file: str | None) -> None:
+    from saas_warehouse.access.apply import apply_access
+
+    apply_access(settings.warehouse_url, dry_run=dry_run, passwords_file=passwords_file)
 
 
 def _print_table(header: list[str], rows: Sequence[Sequence[object]]) -> None:

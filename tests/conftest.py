@@ -103,3 +103,27 @@ def settings(tmp_path: Path, landing_dir: Path, monkeypatch: pytest.MonkeyPatch)
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:
         yield test_instance
+
+
+BUILT_START = dt.date(2026, 4, 1)
+BUILT_DAYS = 10
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A warehouse loaded and built end to end (raw → bi) once per session. Read-only."""
+    from saas_warehouse.generate import generate
+    from saas_warehouse.runner import run_range
+
+    root = tmp_path_factory.mktemp("built")
+    generate(str(root / "landing"), BUILT_START, BUILT_DAYS, tenants=30, seed=5,
+             events_per_day=1200, progress=False)
+    settings = Settings(
+        warehouse_url=f"chdb://{root / 'warehouse'}",
+        landing_url=str(root / "landing"),
+        dagster_home=str(root / "dagster_home"),
+    )
+    with dg.instance_for_test() as test_instance:
+        run_range(settings, BUILT_START, BUILT_START + dt.timedelta(days=BUILT_DAYS - 1),
+                  instance=test_instance)
+    return settings

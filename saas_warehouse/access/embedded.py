@@ -78,10 +78,6 @@ def engine_config(users_file: Path, directory: Path, name: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     engine = ET.Element("clickhouse")
     _sub(engine, "users_config", str(users_file.resolve()))
-    improvements = _sub(engine, "access_control_improvements")
-    # system.* and information_schema only with a grant: a tenant sees no other tenant there.
-    _sub(improvements, "select_from_system_db_requires_grant", "true")
-    _sub(improvements, "select_from_information_schema_requires_grant", "true")
     ET.indent(engine)
     config = directory / f"{name}.xml"
     partial = directory / f".{name}.{os.getpid()}.tmp"
