@@ -130,6 +130,34 @@ def _demo(settings: Settings) -> None:
     end = DEMO_START + dt.timedelta(days=DEMO_DAYS - 1)
     _generate(settings, DEMO_START, DEMO_DAYS, 40, 7, 20_000, None)
     _run(settings, DEMO_START, end)
+    _print_kpi_summary(settings, end)
+    print("\nnext: saas-warehouse query \"SELECT * FROM bi.kpi_tenant_daily LIMIT 10\"  "
+          "(add --tenant <tenant_id> to see what that tenant's BI login sees)")
+
+
+def _print_kpi_summary(settings: Settings, day: dt.date) -> None:
+    from saas_warehouse.warehouse import open_warehouse
+
+    with open_warehouse(settings.warehouse_url) as client:
+        totals = client.query(
+            "SELECT uniqExact(tenant_id) AS tenants, sum(dau) AS active_users, "
+            "sum(events) AS product_events, sum(new_users) AS signups, "
+            "sum(api_requests) AS requests, "
+            "round(sum(api_errors) / greatest(sum(api_requests), 1), 4) AS error_rate, "
+            "round(toFloat64(sum(billed_usd)), 2) AS billed "
+            "FROM bi.kpi_tenant_daily WHERE date = {day:Date}",
+            parameters={"day": day},
+        )
+        top = client.query(
+            "SELECT tenant_id, dau, wau, mau, events, round(api_error_rate, 4) AS error_rate, "
+            "round(api_latency_p95_ms, 1) AS p95_ms, round(toFloat64(billed_usd), 2) AS billed_usd "
+            "FROM bi.kpi_tenant_daily WHERE date = {day:Date} ORDER BY dau DESC LIMIT 5",
+            parameters={"day": day},
+        )
+    print(f"\nKPIs on {day} (bi.kpi_tenant_daily)")
+    _print_table(list(totals.column_names), totals.result_rows)
+    print("\ntop tenants by daily active users")
+    _print_table(list(top.column_names), top.result_rows)
 
 
 def _print_raw_counts(settings: Settings, start: dt.date, end: dt.date) -> None:
