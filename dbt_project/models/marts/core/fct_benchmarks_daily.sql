@@ -42,7 +42,7 @@ groups as (
 final as (
     select
         kpi_date,
-        toString(plan) as plan,
+        toString(assumeNotNull(plan)) as plan,
         toString(metric) as metric,
         tenants,
         toFloat64(quartiles[1]) as p25,

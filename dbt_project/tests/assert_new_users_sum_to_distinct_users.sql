@@ -1,0 +1,21 @@
+-- Every user is new exactly once: new_users summed over all days = distinct users ever active.
+with
+
+new_users as (
+    select tenant_id, sum(new_users) as total_new_users
+    from {{ ref('kpi_tenant_daily') }}
+    group by tenant_id
+),
+
+users as (
+    select tenant_id, toUInt64(uniqExact(user_id)) as distinct_users
+    from {{ ref('stg_raw__product_events') }}
+    group by tenant_id
+)
+
+select *
+from users
+full outer join new_users
+    on users.tenant_id = new_users.tenant_id
+where users.distinct_users != new_users.total_new_users
+settings join_use_nulls = 1
