@@ -17,6 +17,7 @@ EPILOG = """examples:
   saas-warehouse run --start 2026-10-01 --end 2026-10-30
   saas-warehouse query "SELECT count() FROM raw.product_events"
   saas-warehouse demo
+  saas-warehouse report --tenant tnt_146473bb --out report.html
 
 settings (environment): WAREHOUSE_URL, LANDING_URL, AWS_*, DAGSTER_HOME — see README.md
 """
@@ -62,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--tenant", help="run as this tenant's BI login")
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
+    report = sub.add_parser(
+        "report",
+        help="render the KPI report (static HTML) from the bi views",
+        description="Renders a self-contained HTML page (inline SVG charts, no network) from "
+        "the bi views, as the internal analyst (all tenants) or, with --tenant, as that "
+        "tenant's BI login: the same isolation as `query --tenant`.",
+    )
+    report.add_argument("--tenant", help="render as this tenant's BI login")
+    report.add_argument("--out", default="report.html", help="output file (default: report.html)")
+
     access = sub.add_parser("access", help="tenant logins, roles and row policies")
     access_sub = access.add_subparsers(dest="access_command", required=True)
     apply = access_sub.add_parser(
@@ -90,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _demo(settings)
         elif args.command == "query":
             _query(settings, args.sql, args.format, args.tenant)
+        elif args.command == "report":
+            _report(settings, args.out, args.tenant)
         elif args.command == "access":
             _access_apply(settings, args.dry_run, args.passwords_file)
     except KeyboardInterrupt:
@@ -190,6 +203,13 @@ def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
             return
         result = client.query(sql)
     _print_table(list(result.column_names), result.result_rows)
+
+
+def _report(settings: Settings, out: str, tenant: str | None) -> None:
+    from saas_warehouse.report import write_report
+
+    path = write_report(settings.warehouse_url, out, tenant=tenant)
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def _access_apply(settings: Settings, dry_run: bool, passwords_file: str | None) -> None:
