@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--tenant", help="render as this tenant's BI login")
     report.add_argument("--out", default="report.html", help="output file (default: report.html)")
+    report.add_argument("--plan", choices=["free", "starter", "pro", "enterprise"],
+                        help="with --tenant: benchmark against this plan only (the bi views "
+                        "do not name a tenant's plan)")
 
     access = sub.add_parser("access", help="tenant logins, roles and row policies")
     access_sub = access.add_subparsers(dest="access_command", required=True)
@@ -102,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "query":
             _query(settings, args.sql, args.format, args.tenant)
         elif args.command == "report":
-            _report(settings, args.out, args.tenant)
+            _report(settings, args.out, args.tenant, args.plan)
         elif args.command == "access":
             _access_apply(settings, args.dry_run, args.passwords_file)
     except KeyboardInterrupt:
@@ -205,10 +208,10 @@ def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
     _print_table(list(result.column_names), result.result_rows)
 
 
-def _report(settings: Settings, out: str, tenant: str | None) -> None:
+def _report(settings: Settings, out: str, tenant: str | None, plan: str | None) -> None:
     from saas_warehouse.report import write_report
 
-    path = write_report(settings.warehouse_url, out, tenant=tenant)
+    path = write_report(settings.warehouse_url, out, tenant=tenant, plan=plan)
     print(f"wrote {path}", file=sys.stderr)
 
 
