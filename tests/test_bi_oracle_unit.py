@@ -9,6 +9,7 @@ import itertools
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -245,6 +246,18 @@ def test_api_usage_status_classes_and_percentiles(land: Landing) -> None:
     assert s["latency_p99_ms"] == pytest.approx(49.6)
     e = row_of(api, service="export")
     assert (e["latency_p50_ms"], e["latency_p95_ms"], e["latency_p99_ms"]) == (7.0, 7.0, 7.0)
+
+
+def test_vectorized_quantiles_equal_numpy_percentile() -> None:
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"g": rng.integers(0, 50, 5000),
+                          "v": rng.lognormal(5, 1, 5000).round(3)})
+    frame.loc[frame.sample(300, random_state=1).index, "v"] = 100.0  # ties
+    got = oracle._quantiles(frame, ["g"], "v", {"a": 50, "b": 95, "c": 99, "d": 25})
+    for row in got.itertuples():
+        values = frame.loc[frame["g"] == row.g, "v"].to_numpy()
+        assert [row.a, row.b, row.c, row.d] == pytest.approx(
+            list(np.percentile(values, [50, 95, 99, 25])), rel=1e-12, abs=1e-12)
 
 
 def test_rows_breaking_the_contract_are_dropped(land: Landing) -> None:
