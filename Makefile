@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test dev bench clean
+.PHONY: install demo test dev bench clean chromium
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,16 @@ demo: $(INSTALLED)
 	$(BIN)/saas-warehouse demo
 
 ## The test suite: real chDB, real dbt, real Dagster runs, a local S3 server.
-test: $(INSTALLED)
+test: $(INSTALLED) chromium
 	$(BIN)/pytest
+
+## Headless Chromium for the screenshot tests (report, Dagster UI): installed when missing
+## and running as root on Debian/Ubuntu; otherwise those tests skip and say why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && apt-get install -y -qq chromium; } \
+	  || echo "chromium not installed: screenshot tests will be skipped (apt-get install chromium)"
 
 ## The Dagster UI on http://127.0.0.1:3000 (assets, partitions, sensor, schedule).
 dev: $(INSTALLED)

@@ -1,0 +1,52 @@
+"""Headless Chromium for screenshot tests: found on PATH, never installed by a test.
+
+`make test` installs the Debian `chromium` package when it runs as root and it is missing;
+elsewhere install it yourself (`apt-get install chromium`). Tests skip without it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--hide-scrollbars", "--disable-dev-shm-usage",
+)
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("headless Chromium is not installed (apt-get install chromium, or run "
+                "`make test` as root, which installs it)")
+
+
+def screenshot(url: str, out: Path, *, width: int = 1400, height: int = 1000,
+               virtual_time_ms: int | None = None, timeout: float = 120) -> Path:
+    """Renders `url` and writes a PNG of the first `height` pixels to `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        args = [chromium(), *FLAGS, f"--user-data-dir={profile}",
+                f"--window-size={width},{height}", f"--screenshot={out}"]
+        if virtual_time_ms:
+            args.append(f"--virtual-time-budget={virtual_time_ms}")
+        out.unlink(missing_ok=True)
+        proc = subprocess.run([*args, url], capture_output=True, text=True, timeout=timeout)
+    assert out.exists(), f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    return out
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", header[16:24])

@@ -1,0 +1,189 @@
+"""`saas-warehouse report`: the numbers it shows are the bi views', read under BI isolation,
+and the page renders in headless Chromium (screenshots in docs/screenshots/)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from saas_warehouse.access.sessions import analyst_session, tenant_session
+from saas_warehouse.cli import main
+from saas_warehouse.report import build_report, json_block
+from saas_warehouse.settings import Settings
+from browser import SCREENSHOTS, png_size, screenshot
+
+
+def _rows(client, sql: str, **parameters) -> list[dict]:
+    result = client.query(sql, parameters=parameters)
+    return [dict(zip(result.column_names, row)) for row in result.result_rows]
+
+
+@pytest.fixture(scope="module")
+def busiest_tenant(built_warehouse: Settings) -> str:
+    with analyst_session(built_warehouse.warehouse_url) as client:
+        return client.query(
+            "SELECT tenant_id FROM bi.kpi_tenant_daily GROUP BY tenant_id "
+            "ORDER BY sum(events) DESC, tenant_id LIMIT 1"
+        ).result_rows[0][0]
+
+
+@pytest.fixture(scope="module")
+def all_tenants(built_warehouse: Settings) -> list[str]:
+    with analyst_session(built_warehouse.warehouse_url) as client:
+        return [r[0] for r in client.query(
+            "SELECT DISTINCT tenant_id FROM analytics.dim_tenants").result_rows]
+
+
+@pytest.fixture(scope="module")
+def tenant_html(built_warehouse: Settings, busiest_tenant: str) -> str:
+    return build_report(built_warehouse.warehouse_url, tenant=busiest_tenant)
+
+
+@pytest.fixture(scope="module")
+def analyst_html(built_warehouse: Settings) -> str:
+    return build_report(built_warehouse.warehouse_url)
+
+
+def test_tenant_report_shows_the_tenants_bi_numbers(
+    built_warehouse: Settings, busiest_tenant: str, tenant_html: str
+) -> None:
+    data = json_block(tenant_html)
+    # Read independently: as the analyst with an explicit tenant filter, not the row policy.
+    with analyst_session(built_warehouse.warehouse_url) as client:
+        kpis = _rows(client, "SELECT date, dau, wau, mau, events, new_users, api_requests, "
+                     "api_errors, api_error_rate, api_latency_p95_ms, toFloat64(billed_usd) AS "
+                     "billed_usd FROM bi.kpi_tenant_daily WHERE tenant_id = {t:String} "
+                     "ORDER BY date", t=busiest_tenant)
+        funnels = _rows(client, "SELECT funnel_id, step_index, sum(users) AS users "
+                        "FROM bi.funnel_daily WHERE tenant_id = {t:String} "
+                        "GROUP BY funnel_id, step_index", t=busiest_tenant)
+        retention = _rows(client, "SELECT cohort_date, day_n, cohort_size, retained_users, "
+                          "retention_rate FROM bi.retention_cohorts "
+                          "WHERE tenant_id = {t:String}", t=busiest_tenant)
+        services = _rows(client, "SELECT service, sum(requests) AS requests, "
+                         "sum(errors_5xx) AS e5 FROM bi.api_usage_daily "
+                         "WHERE tenant_id = {t:String} GROUP BY service", t=busiest_tenant)
+        bench = _rows(client, "SELECT date, plan, metric, tenants, p25, p50, p75 "
+                      "FROM bi.benchmarks_daily")
+
+    assert data["tenant"] == busiest_tenant
+    assert (data["start"], data["end"]) == (kpis[0]["date"].isoformat(),
+                                            kpis[-1]["date"].isoformat())
+    assert len(data["daily"]) == len(kpis)
+    for shown, row in zip(data["daily"], kpis):
+        assert shown["date"] == row["date"].isoformat()
+        for column in ("dau", "wau", "mau", "events", "new_users", "api_requests", "api_errors"):
+            assert shown[column] == row[column], (column, row["date"])
+        assert shown["api_error_rate"] == pytest.approx(row["api_error_rate"], abs=1e-6)
+        assert shown["billed_usd"] == pytest.approx(row["billed_usd"], abs=1e-6)
+
+    shown_funnels = {(f, s["step_index"]): s["users"]
+                     for f, steps in data["funnels"].items() for s in steps}
+    assert shown_funnels == {(r["funnel_id"], r["step_index"]): r["users"] for r in funnels}
+    for steps in data["funnels"].values():
+        assert steps[0]["conversion_rate"] == 1.0
+        for step in steps:
+            expected = step["users"] / steps[0]["users"]
+            assert step["conversion_rate"] == pytest.approx(expected, abs=1e-6)
+
+    shown_retention = {(r["cohort_date"], r["day_n"]): (r["cohort_size"], r["retained_users"])
+                       for r in data["retention"]}
+    assert shown_retention == {(r["cohort_date"].isoformat(), r["day_n"]):
+                               (r["cohort_size"], r["retained_users"]) for r in retention}
+    assert {s["service"]: (s["requests"], s["errors_5xx"]) for s in data["services"]} == {
+        r["service"]: (r["requests"], r["e5"]) for r in services}
+
+    # Benchmarks: the tenant's own daily value beside each plan's quartiles, or absent.
+    bands = {(r["date"].isoformat(), r["plan"], r["metric"]): r for r in bench}
+    by_day = {r["date"].isoformat(): r for r in kpis}
+    assert data["benchmarks"]
+    for b in data["benchmarks"]:
+        assert b["value"] == pytest.approx(by_day[b["date"]][b["metric"]], abs=1e-6)
+        band = bands.get((b["date"], b["plan"], b["metric"]))
+        if band is None:
+            assert b["p50"] is None
+        else:
+            assert (b["tenants"], b["p25"], b["p50"], b["p75"]) == pytest.approx(
+                (band["tenants"], band["p25"], band["p50"], band["p75"]), abs=1e-6)
+
+    # The headline tiles show the same numbers.
+    last = kpis[-1]
+    for text in (f"DAU · {last['date']}", f">{last['dau']:,}<", f">{last['mau']:,}<",
+                 f">{sum(r['events'] for r in kpis):,}<"):
+        assert text in tenant_html
+    if any(b["p50"] is None for b in data["benchmarks"] if b["date"] == data["end"]):
+        assert "not enough peers" in tenant_html
+
+
+def test_tenant_report_names_no_other_tenant(
+    busiest_tenant: str, all_tenants: list[str], tenant_html: str
+) -> None:
+    assert len(all_tenants) > 1
+    assert busiest_tenant in tenant_html
+    leaked = [t for t in all_tenants if t != busiest_tenant and t in tenant_html]
+    assert leaked == []
+    assert json_block(tenant_html)["top_tenants"] == []
+
+
+def test_tenant_report_runs_under_the_tenant_login(
+    built_warehouse: Settings, busiest_tenant: str
+) -> None:
+    # The session the report uses cannot read below bi: the same isolation as query --tenant.
+    with tenant_session(built_warehouse.warehouse_url, busiest_tenant) as client:
+        with pytest.raises(Exception, match="(?i)not enough privileges|ACCESS_DENIED"):
+            client.query("SELECT count() FROM analytics.fct_tenant_kpis_daily")
+        seen = {r[0] for r in client.query(
+            "SELECT DISTINCT tenant_id FROM bi.kpi_tenant_daily").result_rows}
+    assert seen == {busiest_tenant}
+
+
+def test_analyst_report_aggregates_all_tenants(
+    built_warehouse: Settings, analyst_html: str
+) -> None:
+    data = json_block(analyst_html)
+    with analyst_session(built_warehouse.warehouse_url) as client:
+        daily = _rows(client, "SELECT date, sum(dau) AS dau, sum(mau) AS mau, "
+                      "toFloat64(sum(billed_usd)) AS billed FROM bi.kpi_tenant_daily "
+                      "GROUP BY date ORDER BY date")
+        tenants = client.query("SELECT uniqExact(tenant_id) FROM bi.kpi_tenant_daily"
+                               ).result_rows[0][0]
+        top = _rows(client, "SELECT tenant_id, avg(dau) AS avg_dau FROM bi.kpi_tenant_daily "
+                    "GROUP BY tenant_id ORDER BY avg_dau DESC, tenant_id LIMIT 10")
+    assert data["tenant"] is None and data["benchmarks"] == []
+    assert data["totals"]["tenants"] == tenants
+    assert [(d["date"], d["dau"], d["mau"]) for d in data["daily"]] == [
+        (r["date"].isoformat(), r["dau"], r["mau"]) for r in daily]
+    assert data["totals"]["billed_usd"] == pytest.approx(sum(r["billed"] for r in daily),
+                                                         abs=0.01)
+    assert [t["tenant_id"] for t in data["top_tenants"]] == [r["tenant_id"] for r in top]
+    for t in top:
+        assert t["tenant_id"] in analyst_html
+    assert "All tenants" in analyst_html and "Top tenants" in analyst_html
+
+
+def test_report_command_writes_a_self_contained_page(
+    built_warehouse: Settings, busiest_tenant: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAREHOUSE_URL", built_warehouse.warehouse_url)
+    out = tmp_path / "out" / "report.html"
+    assert main(["report", "--tenant", busiest_tenant, "--plan", "pro", "--out", str(out)]) == 0
+    html = out.read_text()
+    assert f"tenant {busiest_tenant}" in html and "tenants on the pro plan" in html
+    # Offline: nothing fetched, no scripts beyond the inert JSON data block.
+    assert not re.search(r"(?i)(src|href)\s*=\s*[\"']?(https?:)?//", html)
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script type="application/json" id="report-data">']
+    assert main(["report", "--tenant", "tnt_nobody", "--out", str(out)]) == 1
+
+
+def test_report_screenshots(
+    tenant_html: str, analyst_html: str, tmp_path, busiest_tenant: str
+) -> None:
+    for name, html in (("report-tenant", tenant_html), ("report-analyst", analyst_html)):
+        page = tmp_path / f"{name}.html"
+        page.write_text(html)
+        png = screenshot(page.as_uri(), SCREENSHOTS / f"{name}.png", width=1400, height=2200)
+        assert png_size(png) == (1400, 2200)
+        # A blank or unstyled page compresses to almost nothing; charts and text do not.
+        assert png.stat().st_size > 60_000, f"{png} looks empty"
