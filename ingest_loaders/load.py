@@ -34,6 +34,8 @@ from ingest_loaders.sources import SOURCES, Source
 from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
 
 SWAP_SETTINGS = {"allow_replace_partition_from_empty_source": 1}
+# On a server, scratch tables older than this are from a load that died (no load takes 6 h).
+STALE_SCRATCH_SECONDS = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,25 @@ class _PartitionLoad:
             name, day, "loaded", self.load_id, files, self.part.ignored, reasons
         )
 
+    def _drop_stale_scratch_tables(self) -> None:
+        """Scratch tables of this (source, day) left by a load that was killed (kill -9, OOM).
+
+        The embedded engine is open in one process at a time, so any such table is stale; on
+        a server another load of the same day may be running, so only old ones are dropped.
+        """
+        prefix = f"_load_{self.source.name}_{self.part.day:%Y%m%d}_"
+        min_age = 0 if type(self.client).__name__ == "ChdbClient" else STALE_SCRATCH_SECONDS
+        stale = self.client.query(
+            "SELECT name FROM system.tables WHERE database = 'raw' "
+            "AND startsWith(name, {prefix:String}) "
+            "AND metadata_modification_time <= now() - {min_age:UInt32}",
+            parameters={"prefix": prefix, "min_age": min_age},
+        ).result_rows
+        for (name,) in stale:
+            self.client.command(f"DROP TABLE IF EXISTS raw.`{name}` SYNC")
+
     def _create_scratch_tables(self) -> None:
+        self._drop_stale_scratch_tables()
         columns = ", ".join(f"`{n}` {t}" for n, t in rows_table_columns(self.source))
         self.client.command(f"CREATE TABLE {self.rows_table} ({columns}) ENGINE = Memory")
         self.client.command(f"CREATE TABLE {self.stage_table} AS {self.source.table}")

@@ -87,9 +87,26 @@ def _reason(source: Source, fmt: str, day: dt.date) -> str:
     """multiIf(...) giving the first contract breach of a row, '' when there is none."""
     checks: list[tuple[str, str]] = []
     if fmt == "CSV":
+        # A missing trailing field reads as NULL, an empty one as '' (READ_SETTINGS).
         checks.append(
             ("src__extra_field IS NOT NULL", "'the row has more fields than the header'")
         )
+        checks.append(
+            (f"src_{source.columns[-1].name} IS NULL",
+             "'the row has fewer fields than the header'")
+        )
+    for c in source.columns:
+        if fmt == "CSV" or _is_string(c):
+            checks.append(
+                (f"NOT isValidUTF8(ifNull(src_{c.name}, ''))",
+                 f"'{c.name} is not valid UTF-8'")
+            )
+        if c.max_bytes:
+            checks.append(
+                (f"length(ifNull(src_{c.name}, '')) > {c.max_bytes}",
+                 f"concat('{c.name} is larger than {c.max_bytes} bytes: ', "
+                 f"toString(length(src_{c.name})), ' bytes')")
+            )
     for c in source.columns:
         parsed = f"p_{c.name}"
         src = f"src_{c.name}"
@@ -159,7 +176,9 @@ READ_SETTINGS = {
     "use_hive_partitioning": 0,  # the dt=… folder is ours to interpret, not a column
     "input_format_csv_skip_first_lines": 1,  # the header, checked separately
     "input_format_csv_allow_variable_number_of_columns": 1,  # too-short/long rows → rejects
-    "input_format_csv_empty_as_default": 1,
+    # An empty field reads as '' and a missing one as NULL, so short rows can be told apart.
+    "input_format_csv_empty_as_default": 0,
+    "output_format_json_validate_utf8": 1,  # the raw row of a reject is always valid JSON
     "input_format_parquet_allow_missing_columns": 0,
     "input_format_allow_errors_num": 0,
 }

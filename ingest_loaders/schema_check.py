@@ -50,6 +50,13 @@ def check_parquet_schema(
             f"(file has {', '.join(found)})",
             source=source.name, day=day, file=f.key,
         )
+    extra = [name for name in found if name not in source.column_names]
+    if extra:
+        raise TerminalLoadError(
+            f"schema drift: unexpected column(s) {', '.join(extra)} "
+            f"(the contract has {', '.join(source.column_names)})",
+            source=source.name, day=day, file=f.key,
+        )
     wrong = [
         f"{c.name} is {found[c.name]}, expected {base_type(c.ch_type)}"
         for c in source.columns

@@ -23,6 +23,7 @@ class Column:
     name: str
     ch_type: str  # the raw table's type
     required: bool = False  # null or empty means the row breaks the contract
+    max_bytes: int | None = None  # a longer value rejects the row
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,15 @@ class Source:
         return f"raw.{self.name}"
 
 
-def _c(name: str, ch_type: str, required: bool = False) -> Column:
-    return Column(name, ch_type, required)
+def _c(name: str, ch_type: str, required: bool = False, max_bytes: int | None = None) -> Column:
+    return Column(name, ch_type, required, max_bytes)
 
 
 TS = "DateTime64(3, 'UTC')"
 MONEY = "Decimal(18, 6)"
+# `properties` is a small JSON object (CONTRACT §3); a bigger value is a producer bug, and one
+# such row must not bloat raw or the models: it is rejected with its size as the reason.
+PROPERTIES_MAX_BYTES = 64 * 1024
 
 SOURCES: dict[str, Source] = {
     s.name: s
@@ -65,7 +69,7 @@ SOURCES: dict[str, Source] = {
                 _c("session_id", "String"),
                 _c("event", "LowCardinality(String)", True),
                 _c("ts", TS, True),
-                _c("properties", "String"),
+                _c("properties", "String", max_bytes=PROPERTIES_MAX_BYTES),
                 _c("app_version", "LowCardinality(Nullable(String))"),
                 _c("os", "LowCardinality(Nullable(String))"),
                 _c("locale", "LowCardinality(Nullable(String))"),

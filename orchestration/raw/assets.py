@@ -9,8 +9,9 @@ from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load import LoadResult, load_partition
 from ingest_loaders.read_sql import base_type
 from ingest_loaders.sources import SOURCES, Source
-from ingest_loaders.tables import REJECTS_TABLE
+from ingest_loaders.quality import validate_days
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
+from orchestration.raw.checks import check_results, check_specs
 from orchestration.raw.metadata import load_metadata, markdown_table
 from orchestration.resources import LandingResource, WarehouseResource
 
@@ -72,11 +73,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             "dagster/column_schema": _column_schema(source),
         },
         check_specs=[
-            dg.AssetCheckSpec(
-                "rows_accounted_for",
-                asset=key,
-                description="Rows in the files = rows in raw + rows in raw.rejects, per day.",
-            ),
+            *check_specs(source.name, key),
             dg.AssetCheckSpec(
                 "partitions_complete",
                 asset=key,
@@ -104,10 +101,12 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                     ) from e
                 context.log.info(_summary(result))
                 results.append(result)
-            accounted = _rows_accounted_for(client, source, results)
-            preview = _preview(client, source, [r.day for r in results if r.status != "incomplete"])
+            loaded_days = [r.day for r in results if r.status != "incomplete"]
+            # Unchanged days are validated too: the checks judge what raw holds now.
+            report = validate_days(client, source.name, loaded_days) if loaded_days else None
+            preview = _preview(client, source, loaded_days)
         incomplete = [r.day.isoformat() for r in results if r.status == "incomplete"]
-        if len(incomplete) == len(days):
+        if report is None:
             raise dg.Failure(
                 description=(
                     f"{source.name}: no _SUCCESS marker for {', '.join(incomplete)} in "
@@ -116,18 +115,16 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                 ),
                 allow_retries=False,
             )
+        context.log.info(
+            f"{source.name}: validated in {report.seconds:.2f}s (SQL {report.sql_seconds:.2f}s, "
+            f"Great Expectations {report.ge_seconds:.2f}s on {report.sample_rows:,} rows)"
+        )
         return dg.MaterializeResult(
             metadata={**load_metadata(results), "preview": dg.MetadataValue.md(preview),
+                      "validation_seconds": dg.MetadataValue.float(round(report.seconds, 3)),
                       "warehouse": warehouse.describe(), "landing": zone.describe()},
             check_results=[
-                dg.AssetCheckResult(
-                    check_name="rows_accounted_for",
-                    passed=not accounted,
-                    metadata={"mismatches": dg.MetadataValue.md(
-                        markdown_table(["day", "in files", "in raw + rejects"], accounted)
-                        if accounted else "none"
-                    )},
-                ),
+                *check_results(report),
                 dg.AssetCheckResult(
                     check_name="partitions_complete",
                     passed=not incomplete,
@@ -147,42 +144,6 @@ def _summary(r: LoadResult) -> str:
         f"{r.source} {r.day}: {r.rows_loaded:,} rows loaded, {r.rows_rejected:,} rejected "
         f"from {len(r.files)} file(s) in {r.seconds:.2f}s"
     )
-
-
-def _rows_accounted_for(
-    client: Client, source: Source, results: list[LoadResult]
-) -> list[list[object]]:
-    """Days whose raw + rejects rows differ from the rows the ledger says the files held."""
-    days = [r.day for r in results if r.status != "incomplete"]
-    if not days:
-        return []
-    rows = client.query(
-        f"""
-        SELECT d, files_rows, raw_rows + rejected_rows
-        FROM (
-            SELECT partition_date AS d, sum(rows_read) AS files_rows FROM raw.load_ledger
-            WHERE source = {{source:String}}
-              AND (partition_date, load_id) IN (
-                  SELECT partition_date, argMax(load_id, loaded_at) FROM raw.load_ledger
-                  WHERE source = {{source:String}} AND partition_date IN {{days:Array(Date)}}
-                    AND status != 'failed'
-                  GROUP BY partition_date)
-            GROUP BY d
-        ) AS f
-        LEFT JOIN (
-            SELECT _partition_date AS d, count() AS raw_rows FROM {source.table}
-            WHERE _partition_date IN {{days:Array(Date)}} GROUP BY d
-        ) AS r USING d
-        LEFT JOIN (
-            SELECT partition_date AS d, count() AS rejected_rows FROM {REJECTS_TABLE}
-            WHERE source = {{source:String}} AND partition_date IN {{days:Array(Date)}}
-            GROUP BY d
-        ) AS j USING d
-        WHERE files_rows != raw_rows + rejected_rows
-        """,
-        parameters={"source": source.name, "days": days},
-    ).result_rows
-    return [[str(d), int(a), int(b)] for d, a, b in rows]
 
 
 def _preview(client: Client, source: Source, days: list[dt.date]) -> str:

@@ -1,0 +1,122 @@
+"""Exact checks, computed by ClickHouse over the whole day: cheap next to the load itself
+(a count per partition, one uniqExact over the id column)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from clickhouse_connect.driver.client import Client
+
+from ingest_loaders.quality.report import CheckOutcome, Thresholds
+from ingest_loaders.sources import Source
+from ingest_loaders.tables import LEDGER_TABLE, REJECTS_TABLE
+
+LOOKBACK_DAYS = 31  # how far back "the previous loaded day" is looked for
+
+
+def key_columns(source: Source) -> list[str]:
+    return list(dict.fromkeys([source.id_column or "tenant_id", "tenant_id"]))
+
+
+def keys_and_ids(
+    client: Client, source: Source, days: list[dt.date], limits: Thresholds
+) -> list[CheckOutcome]:
+    empty = " OR ".join(f"`{c}` = ''" for c in key_columns(source))
+    rows = client.query(
+        f"SELECT _partition_date, count(), countIf({empty}), uniqExact(`{source.id_column}`) "
+        f"FROM {source.table} WHERE _partition_date IN {{days:Array(Date)}} "
+        "GROUP BY _partition_date",
+        parameters={"days": days},
+    ).result_rows
+    found = {d: (int(n), int(nulls), int(ids)) for d, n, nulls, ids in rows}
+    nulls_days, dup_days = [], []
+    for day in days:
+        n, nulls, ids = found.get(day, (0, 0, 0))
+        share = (n - ids) / n if n else 0.0
+        nulls_days.append([day.isoformat(), n, nulls])
+        dup_days.append([day.isoformat(), n, ids, n - ids, round(share, 5)])
+    total_nulls = sum(r[2] for r in nulls_days)
+    worst_share = max((r[4] for r in dup_days), default=0.0)
+    return [
+        CheckOutcome(
+            "keys_not_null", total_nulls == 0,
+            {"rows_with_empty_key": total_nulls, "key_columns": ", ".join(key_columns(source))},
+            nulls_days, ("day", "rows", "rows with an empty key"),
+        ),
+        CheckOutcome(
+            "ids_unique", worst_share <= limits.max_duplicate_share,
+            {"duplicate_rows": sum(r[3] for r in dup_days),
+             "max_duplicate_share": worst_share,
+             "tolerated_share": limits.max_duplicate_share},
+            dup_days, ("day", "rows", "distinct ids", "duplicates", "duplicate share"),
+        ),
+    ]
+
+
+def row_count_stable(
+    client: Client, source: Source, days: list[dt.date], limits: Thresholds
+) -> CheckOutcome:
+    """Each day vs the latest earlier day that has rows in raw (within LOOKBACK_DAYS)."""
+    counts = dict(client.query(
+        f"SELECT _partition_date, count() FROM {source.table} "
+        "WHERE _partition_date BETWEEN {lo:Date} AND {hi:Date} GROUP BY _partition_date",
+        parameters={"lo": min(days) - dt.timedelta(days=LOOKBACK_DAYS), "hi": max(days)},
+    ).result_rows)
+    table, passed = [], True
+    for day in days:
+        earlier = [d for d, n in counts.items() if d < day and n > 0]
+        previous = max(earlier) if earlier else None
+        prev_rows = int(counts[previous]) if previous else 0
+        rows = int(counts.get(day, 0))
+        ratio = rows / prev_rows if prev_rows else None
+        collapsed = (
+            prev_rows >= limits.min_previous_rows
+            and rows < limits.min_rows_vs_previous * prev_rows
+        )
+        passed &= not collapsed
+        table.append([day.isoformat(), rows, previous.isoformat() if previous else "none",
+                      prev_rows, "" if ratio is None else round(ratio, 3),
+                      "collapsed" if collapsed else "ok"])
+    return CheckOutcome(
+        "row_count_stable", passed,
+        {"min_ratio": limits.min_rows_vs_previous,
+         "lowest_ratio": min((r[4] for r in table if r[4] != ""), default=1.0)},
+        table, ("day", "rows", "previous day", "previous rows", "ratio", "verdict"),
+    )
+
+
+def rows_accounted_for(client: Client, source: Source, days: list[dt.date]) -> CheckOutcome:
+    """Rows the ledger says the files held (latest successful load) vs raw + rejects."""
+    rows = client.query(
+        f"""
+        SELECT d, files_rows, raw_rows, rejected_rows
+        FROM (
+            SELECT partition_date AS d, sum(rows_read) AS files_rows FROM {LEDGER_TABLE}
+            WHERE source = {{source:String}}
+              AND (partition_date, load_id) IN (
+                  SELECT partition_date, argMax(load_id, loaded_at) FROM {LEDGER_TABLE}
+                  WHERE source = {{source:String}} AND partition_date IN {{days:Array(Date)}}
+                    AND status != 'failed'
+                  GROUP BY partition_date)
+            GROUP BY d
+        ) AS f
+        LEFT JOIN (
+            SELECT _partition_date AS d, count() AS raw_rows FROM {source.table}
+            WHERE _partition_date IN {{days:Array(Date)}} GROUP BY d
+        ) AS r USING d
+        LEFT JOIN (
+            SELECT partition_date AS d, count() AS rejected_rows FROM {REJECTS_TABLE}
+            WHERE source = {{source:String}} AND partition_date IN {{days:Array(Date)}}
+            GROUP BY d
+        ) AS j USING d
+        ORDER BY d
+        """,
+        parameters={"source": source.name, "days": days},
+    ).result_rows
+    table = [[str(d), int(a), int(b), int(c)] for d, a, b, c in rows]
+    mismatched = [r[0] for r in table if r[1] != r[2] + r[3]]
+    return CheckOutcome(
+        "rows_accounted_for", not mismatched,
+        {"mismatched_days": ", ".join(mismatched) or "none"},
+        table, ("day", "rows in files", "rows in raw", "rows rejected"),
+    )
