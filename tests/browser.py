@@ -22,13 +22,24 @@ FLAGS = (
 )
 
 
-def chromium() -> str:
+def find_chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = shutil.which(name)
         if path:
             return path
-    pytest.skip("headless Chromium is not installed (apt-get install chromium, or run "
-                "`make test` as root, which installs it)")
+    return None
+
+
+NO_CHROMIUM = ("headless Chromium is not installed (apt-get install chromium, or run "
+               "`make test` as root, which installs it)")
+needs_chromium = pytest.mark.skipif(find_chromium() is None, reason=NO_CHROMIUM)
+
+
+def chromium() -> str:
+    path = find_chromium()
+    if path:
+        return path
+    pytest.skip(NO_CHROMIUM)
 
 
 def screenshot(url: str, out: Path, *, width: int = 1400, height: int = 1000,
