@@ -103,6 +103,8 @@ def _expectations(source: Source, samples: dict[dt.date, Any]) -> list[CheckOutc
         "WARN": CheckOutcome("plausible_values", True, days_header=header),
     }
     for day, frame in samples.items():
+        if frame.empty:  # an empty day has no values to judge (row_count_stable watches it)
+            continue
         for row in run_suite(source.name, frame):
             outcome = by_severity[row["severity"]]
             outcome.passed &= row["success"]
