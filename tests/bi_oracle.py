@@ -52,10 +52,10 @@ RETENTION_DAYS = (0, 1, 7, 14, 30)
 BENCHMARK_METRICS = ("dau", "api_error_rate", "api_latency_p95_ms")
 BENCHMARK_MIN_TENANTS = 5
 # benchmarks_daily: does a tenant without API requests that day "have" an api_error_rate?
-# kpi_tenant_daily shows 0 for it by convention; this oracle reads it as no value (True).
-# The other reading (every kpi row has a value, so those zeros count) is False. CONTRACT §5
-# does not settle it; see the module docstring.
-ERROR_RATE_NEEDS_REQUESTS = True
+# CONTRACT §5 defines api_error_rate as 0 when there are no requests, so every kpi row has
+# a value and those zeros count (False, the literal reading, as the models do). True would
+# read it as no value; raised in the issue notes for a CONTRACT decision.
+ERROR_RATE_NEEDS_REQUESTS = False
 
 KPI_COLUMNS = ["tenant_id", "date", "dau", "wau", "mau", "events", "new_users",
                "api_requests", "api_errors", "api_error_rate", "api_latency_p95_ms",

@@ -425,8 +425,8 @@ def test_benchmarks_suppress_small_groups_and_use_the_plan_as_of_the_date(land: 
         for i, tenant in enumerate(pro + free, start=1):
             rows += [(tenant, f"u{k}", "login", at(n)) for k in range(i)]  # dau = i
         land.events(day(n), rows)
-        # p1..p5 have requests; p6 has none (no error-rate/latency value); p_k has k
-        # requests, the last one a 500 → error rate 1/k, latencies 10..10k.
+        # p1..p5 have requests; p6 has none (error rate 0 by definition, no latency); p_k
+        # has k requests, the last one a 500 → error rate 1/k, latencies 10..10k.
         reqs = []
         for k, tenant in enumerate(pro[:5], start=1):
             reqs += [(tenant, "auth", 500 if j == k else 200, 10.0 * j) for j in range(1, k + 1)]
@@ -442,21 +442,24 @@ def test_benchmarks_suppress_small_groups_and_use_the_plan_as_of_the_date(land: 
     # dau 1..6 → p25 at rank 1.25 = 2.25, p50 = 3.5, p75 = 4.75
     assert dau1[["tenants", "p25", "p50", "p75"]].tolist() == [6, 2.25, 3.5, 4.75]
     err1 = row_of(b, date=day(1), plan="pro", metric="api_error_rate")
-    # error rates 1, 1/2, 1/3, 1/4, 1/5 → sorted .2 .25 .333 .5 1: p25 = .25, p50 = 1/3
-    assert err1["tenants"] == 5
-    assert err1[["p25", "p50", "p75"]].tolist() == pytest.approx([0.25, 1 / 3, 0.5])
+    # error rates 0 (p6: no requests), 1, 1/2, 1/3, 1/4, 1/5 → sorted 0 .2 .25 .333 .5 1:
+    # p25 at rank 1.25 = .2 + .25*.05, p50 at 2.5 = (.25 + 1/3)/2, p75 at 3.75 = 1/3 + .75/6
+    assert err1["tenants"] == 6
+    assert err1[["p25", "p50", "p75"]].tolist() == pytest.approx(
+        [0.2125, (0.25 + 1 / 3) / 2, 1 / 3 + 0.75 / 6]
+    )
     lat1 = row_of(b, date=day(1), plan="pro", metric="api_latency_p95_ms")
     # p95 of 10..10k is 10 + 0.95*(10k-10) = 9.5k + 0.5: 10, 19.5, 29, 38.5, 48
     assert lat1[["p25", "p50", "p75"]].tolist() == pytest.approx([19.5, 29.0, 38.5])
     assert not has_row(b, date=day(1), plan="free")  # 4 tenants
 
-    # Day 2: p6 is free → pro dau has 5 tenants (1..5), free dau has 5 (6..10); free api
-    # metrics have only 4 tenants with requests → not shown.
+    # Day 2: p6 is free → pro dau has 5 tenants (1..5), free dau has 5 (6..10); free error
+    # rate has 5 (p6's is 0), free latency only the 4 with requests → not shown.
     dau2 = row_of(b, date=day(2), plan="pro", metric="dau")
     assert dau2[["tenants", "p25", "p50", "p75"]].tolist() == [5, 2.0, 3.0, 4.0]
     free2 = row_of(b, date=day(2), plan="free", metric="dau")
     assert free2[["tenants", "p25", "p50", "p75"]].tolist() == [5, 7.0, 8.0, 9.0]
-    assert not has_row(b, date=day(2), plan="free", metric="api_error_rate")
+    assert row_of(b, date=day(2), plan="free", metric="api_error_rate")["tenants"] == 5
     assert not has_row(b, date=day(2), plan="free", metric="api_latency_p95_ms")
 
     # Without day 2's snapshot loaded, day 2 uses day 1's plans.

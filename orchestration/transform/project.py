@@ -27,9 +27,22 @@ def dbt_project() -> DbtProject:
     """The dbt project, its manifest parsed if missing (or always under `dagster dev`)."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     # Not project.prepare_if_dev(): it runs the `dbt` on PATH, which may not be this venv's.
-    if using_dagster_dev() or not project.manifest_path.exists():
+    if using_dagster_dev() or _manifest_is_stale(project.manifest_path):
         prepare_manifest()
     return project
+
+
+def _manifest_is_stale(manifest: Path) -> bool:
+    """Missing, or older than a file it is parsed from: Dagster's assets and checks must
+    match what the dbt process it starts will build."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "tests",
+                   REPO_ROOT / "macros", REPO_ROOT / "seeds"):
+        sources.extend(p for p in folder.rglob("*") if p.is_file())
+    return any(p.stat().st_mtime > built for p in sources if p.exists())
 
 
 def prepare_manifest() -> None:

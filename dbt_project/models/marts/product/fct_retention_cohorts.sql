@@ -1,7 +1,7 @@
 -- One row per (tenant, cohort_date, day_n) for day_n in 0, 1, 7, 14, 30: the users whose
 -- first-ever product event is on cohort_date and how many of them were active on
--- cohort_date + day_n. A row exists once cohort_date + day_n <= the last loaded day of
--- product events. Rebuilt in full on every run (not incremental): first-seen dates move when
+-- cohort_date + day_n. A row exists once the day cohort_date + day_n has been loaded (a day
+-- with product events): a gap in the loaded days shows no row, not a retention of 0. Rebuilt in full on every run (not incremental): first-seen dates move when
 -- an earlier day is loaded later. Reads only the compact user-day and first-seen tables.
 with
 
@@ -21,8 +21,8 @@ user_days as (
     from {{ ref('int_user_days_active') }}
 ),
 
-last_loaded as (
-    select max(activity_date) as last_loaded_date from user_days
+loaded_days as (
+    select distinct activity_date from user_days
 ),
 
 day_offsets as (
@@ -60,7 +60,7 @@ cohort_days as (
         cohort_sizes.cohort_size as cohort_size
     from cohort_sizes
     cross join day_offsets
-    where cohort_sizes.cohort_date + day_offsets.day_n <= (select last_loaded_date from last_loaded)
+    where cohort_sizes.cohort_date + day_offsets.day_n in (select activity_date from loaded_days)
 ),
 
 final as (
