@@ -42,3 +42,22 @@
     {%- endif -%}
     {{ return((start, end)) }}
 {%- endmacro %}
+
+
+{#-
+    partition_window_where(column, lookback_days=0, lookahead_days=0): the run's window as a
+    filter for dbt data tests, so that a daily build tests the days it rebuilt and not all of
+    history. Same bounds as partition_window(), but decided by the run, not by a model:
+    `true` (test everything) when no window is given or on --full-refresh. Used through the
+    test config `where: "__partition_window__(column[, lookback, lookahead])"`, which
+    macros/test_where.sql expands (dbt renders `where` before custom macros exist).
+-#}
+{% macro partition_window_where(column, lookback_days=0, lookahead_days=0) -%}
+    {%- set bounds = partition_window_bounds() -%}
+    {%- if bounds is none or flags.FULL_REFRESH -%}
+        true
+    {%- else -%}
+        {{ column }} between toDate('{{ bounds[0] }}') - ({{ lookback_days }})
+            and toDate('{{ bounds[1] }}') + ({{ lookahead_days }})
+    {%- endif -%}
+{%- endmacro %}
