@@ -172,7 +172,13 @@ def insert_rows_sql(source: Source, fmt: str, day: dt.date, rows_table: str, tab
     )
 
 
+# ClickHouse's own S3 client retries a refused connection hundreds of times by default, which
+# turns an outage into a hang. A couple of quick retries here; the Dagster step retries the
+# whole (source, day) with backoff (orchestration/raw/assets.py), then fails naming the file.
+S3_SETTINGS = {"s3_retry_attempts": 3, "s3_connect_timeout_ms": 3000}
+
 READ_SETTINGS = {
+    **S3_SETTINGS,
     "use_hive_partitioning": 0,  # the dt=… folder is ours to interpret, not a column
     "input_format_csv_skip_first_lines": 1,  # the header, checked separately
     "input_format_csv_allow_variable_number_of_columns": 1,  # too-short/long rows → rejects

@@ -11,7 +11,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from ingest_loaders.errors import TerminalLoadError, classify
 from ingest_loaders.landing import Landing, LandingFile
-from ingest_loaders.read_sql import base_type
+from ingest_loaders.read_sql import S3_SETTINGS, base_type
 from ingest_loaders.sources import Source
 
 # Which Parquet (ClickHouse-inferred) types can carry each raw type without losing meaning.
@@ -36,7 +36,8 @@ def check_parquet_schema(
     table_fn, params = _describe_fn(landing, f, "Parquet")
     try:
         described = client.query(
-            f"DESCRIBE TABLE {table_fn}", parameters=params, settings={"use_hive_partitioning": 0}
+            f"DESCRIBE TABLE {table_fn}", parameters=params,
+            settings={**S3_SETTINGS, "use_hive_partitioning": 0},
         ).result_rows
     except ClickHouseError as e:
         raise classify(
@@ -73,7 +74,9 @@ def check_csv_header(
 ) -> None:
     table_fn, params = _describe_fn(landing, f, "LineAsString", structure="line String")
     try:
-        first = client.query(f"SELECT line FROM {table_fn} LIMIT 1", parameters=params).result_rows
+        first = client.query(
+            f"SELECT line FROM {table_fn} LIMIT 1", parameters=params, settings=S3_SETTINGS
+        ).result_rows
     except ClickHouseError as e:
         raise classify(e, source=source.name, day=day, file=f.key, what="could not read") from e
     if not first:

@@ -1,7 +1,7 @@
 """Resources: the warehouse (embedded chDB or a ClickHouse server) and the landing zone."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import dagster as dg
@@ -10,7 +10,7 @@ from dagster_aws.s3 import S3Resource
 
 from ingest_loaders.landing import Landing, landing_from_url
 from saas_warehouse.settings import Settings, redact_url
-from saas_warehouse.warehouse import ensure_databases, open_warehouse
+from saas_warehouse.warehouse import ensure_databases, open_warehouse, warehouse_lock
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -23,8 +23,9 @@ class WarehouseResource(dg.ConfigurableResource):
     url: str
 
     @contextmanager
-    def open(self) -> Iterator[Client]:
-        with open_warehouse(self.url) as client:
+    def open(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Client]:
+        """A client for one step; on the embedded engine, once other processes let go."""
+        with warehouse_lock(self.url, on_wait=on_wait), open_warehouse(self.url) as client:
             ensure_databases(client)
             yield client
 

@@ -6,7 +6,9 @@ only for the duration of one step (`open_warehouse`) and close it before startin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from saas_warehouse.access.embedded import admin_engine_config
 from saas_warehouse.settings import embedded_path
 
 DATABASES = ("raw", "staging", "analytics", "bi")
+# How long a step waits for another process's step to release the embedded warehouse.
+LOCK_WAIT_SECONDS = 30 * 60
 
 
 class WarehouseLockedError(RuntimeError):
@@ -63,3 +67,44 @@ def open_warehouse(warehouse_url: str, engine_config: Path | None = None) -> Ite
 def ensure_databases(client: Client) -> None:
     for database in DATABASES:
         client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+
+
+@contextmanager
+def warehouse_lock(
+    warehouse_url: str,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Take turns on the embedded warehouse with other processes of this project.
+
+    chDB refuses a second process outright; steps that open the warehouse (or start dbt on
+    it) hold an exclusive file lock beside it instead, so two runs for the same days queue
+    step by step rather than fail. After `wait_seconds` the plain "open in another process"
+    error is raised. A ClickHouse server needs no lock.
+    """
+    if not warehouse_url.startswith("chdb://"):
+        yield
+        return
+    path = Path(embedded_path(warehouse_url))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f".{path.name}.lock").open("a") as handle:
+        deadline = time.monotonic() + wait_seconds
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseLockedError(
+                        f"the embedded warehouse at {path} is open in another process "
+                        f"(waited {wait_seconds:.0f}s for it to finish)"
+                    ) from None
+                if on_wait and not told:
+                    on_wait(f"waiting for another process to release the embedded warehouse {path}")
+                    told = True
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

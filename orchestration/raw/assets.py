@@ -87,7 +87,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         days = [dt.date.fromisoformat(k) for k in context.partition_keys]
         zone = landing.landing()
         results: list[LoadResult] = []
-        with warehouse.open() as client:
+        with warehouse.open(on_wait=context.log.info) as client:
             for day in days:
                 try:
                     result = load_partition(client, zone, source.name, day)

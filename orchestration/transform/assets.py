@@ -20,6 +20,7 @@ from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.resources import WarehouseResource
 from orchestration.transform.project import dbt_executable, dbt_project
 from orchestration.transform.translator import WarehouseDbtTranslator
+from saas_warehouse.warehouse import warehouse_lock
 
 
 def dbt_build_args(start: dt.date, end: dt.date, *, full_refresh: bool = False) -> list[str]:
@@ -72,7 +73,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         context.log.info(f"dbt {' '.join(args)}")
         # No warehouse connection is open in this process here: the embedded engine is
         # released by every step that used it, so the dbt process can open it.
-        with _warehouse_env(warehouse.url):
+        with _warehouse_env(warehouse.url), warehouse_lock(warehouse.url, on_wait=context.log.info):
             yield from dbt.cli(args, context=context).stream()
 
     return dbt_models

@@ -1,0 +1,228 @@
+"""Faults: S3 failing mid-load, a load killed with kill -9, dbt failing midway, two runs for
+the same day at once. After each, the warehouse equals a clean run of the same exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from moto.server import ThreadedMotoServer
+
+import small_exports as sx
+from conftest import SAMPLE_START, _free_port
+from ingest_loaders.errors import TransientLoadError
+from ingest_loaders.landing import landing_from_url
+from ingest_loaders.load import load_partition
+from ingest_loaders.sources import SOURCES
+from landing_frames import expected_counts, partition_files
+from saas_warehouse.runner import RunFailed, run_range
+from saas_warehouse.settings import REPO_ROOT, Settings
+from saas_warehouse.warehouse import ensure_databases, open_warehouse
+from warehouse_reads import query, raw_counts
+
+DAY = dt.date(2026, 7, 1)
+RAW_ONLY = dg.AssetSelection.groups("raw")
+TESTS = Path(__file__).parent
+
+
+def fingerprint(url: str, databases: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """Every table of those databases → (rows, hash of its rows), leaving out what differs
+    between two equal loads (load ids and load times) and the latest-load view of the ledger."""
+    out = {}
+    with open_warehouse(url) as client:
+        tables = client.query(
+            "SELECT database, name FROM system.tables WHERE database IN {dbs:Array(String)} "
+            "AND NOT startsWith(name, '_load_') ORDER BY database, name",
+            parameters={"dbs": list(databases)},
+        ).result_rows
+        for db, name in tables:
+            columns = [c for (c,) in client.query(
+                "SELECT name FROM system.columns WHERE database = {db:String} AND "
+                "table = {t:String} AND name NOT ILIKE '%load%' AND name != 'rejected_at'",
+                parameters={"db": db, "t": name}).result_rows]
+            where = " WHERE status != 'failed'" if name == "load_ledger" else ""
+            rows, digest = client.query(
+                f"SELECT count(), sum(cityHash64({', '.join(f'`{c}`' for c in columns)})) "
+                f"FROM {db}.`{name}`{where}").result_rows[0]
+            out[f"{db}.{name}"] = (int(rows), int(digest))
+    return out
+
+
+def scratch_tables(client) -> list[str]:
+    return [n for (n,) in client.query(
+        "SELECT name FROM system.tables WHERE database = 'raw' AND startsWith(name, '_load_')"
+    ).result_rows]
+
+
+# --- S3 failing in the middle of a load ----------------------------------------------------
+
+
+class StopsAfter:
+    """A landing zone whose S3 server goes away after `calls` reads have been prepared."""
+
+    def __init__(self, landing, server: ThreadedMotoServer, calls: int) -> None:
+        self.landing, self.server, self.calls = landing, server, calls
+
+    def __getattr__(self, name):
+        return getattr(self.landing, name)
+
+    def table_function(self, *args):
+        self.calls -= 1
+        if self.calls == 0:
+            self.server.stop()
+        return self.landing.table_function(*args)
+
+
+def test_s3_failing_mid_load_keeps_the_previous_day(tmp_path: Path, s3_server) -> None:
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {**s3_server.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    client = type(s3_server)(env["AWS_ENDPOINT_URL"]).client()
+    client.create_bucket(Bucket="midload")
+
+    def export(version: str, rows: int) -> None:
+        for name in ("a", "b"):
+            table = sx.api_requests(DAY, rows, f"{version}{name}")
+            client.put_object(Bucket="midload", Key=f"x/api_requests/dt={DAY}/{name}.parquet",
+                              Body=sx.parquet_bytes(table))
+        client.put_object(Bucket="midload", Key=f"x/api_requests/dt={DAY}/_SUCCESS", Body=b"")
+
+    landing = landing_from_url("s3://midload/x", s3_client=client)
+    url = f"chdb://{tmp_path / 'wh'}"
+    try:
+        with open_warehouse(url) as wh:
+            ensure_databases(wh)
+            export("v1", 20)
+            load_partition(wh, landing, "api_requests", DAY)
+            export("v2", 30)
+            # File a is read, then the store stops answering while file b is read.
+            started = time.perf_counter()
+            with pytest.raises(TransientLoadError) as failure:
+                load_partition(wh, StopsAfter(landing, server, calls=4), "api_requests", DAY)
+            seconds = time.perf_counter() - started
+            assert f"api_requests/dt={DAY}/b.parquet" in str(failure.value)
+            assert seconds < 120  # a clear failure, not a hang
+            # The previous version of the day is what raw shows; nothing half-loaded.
+            assert wh.query("SELECT count(), min(request_id) FROM raw.api_requests").result_rows \
+                == [(40, "v1a0")]
+            assert scratch_tables(wh) == []
+            # The store comes back (same data): the retry loads the new version.
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()
+            result = load_partition(wh, landing, "api_requests", DAY)
+            assert (result.rows_read, result.rows_loaded) == (60, 60)
+    finally:
+        server.stop()
+
+
+# --- kill -9 in the middle of a load -------------------------------------------------------
+
+CHILD = """
+import datetime as dt, sys, time
+from ingest_loaders import ledger, load
+from ingest_loaders.landing import landing_from_url
+from saas_warehouse.warehouse import ensure_databases, open_warehouse
+url, root, point = sys.argv[1:4]
+def pause(*args, **kwargs):
+    print("paused", flush=True)
+    time.sleep(120)
+if point == "after_first_file":
+    original = load._PartitionLoad._read_file
+    def read_then_pause(self, f):
+        original(self, f)
+        pause()
+    load._PartitionLoad._read_file = read_then_pause
+else:  # the day is swapped in, the ledger not yet written
+    load.ledger.record = pause
+with open_warehouse(url) as client:
+    ensure_databases(client)
+    load.load_partition(client, landing_from_url(root), "product_events", dt.date(2026, 7, 1))
+"""
+
+
+@pytest.mark.parametrize("point", ["after_first_file", "after_swap"])
+def test_killed_load_reruns_to_a_clean_result(tmp_path: Path, point: str) -> None:
+    root = tmp_path / "landing"
+    url = f"chdb://{tmp_path / 'wh'}"
+    sx.write_partition(root, "product_events", DAY, sx.valid_files("product_events", DAY, 10))
+    with open_warehouse(url) as wh:
+        ensure_databases(wh)
+        load_partition(wh, landing_from_url(str(root)), "product_events", DAY)
+    final = {f"part-{i}.parquet": sx.parquet_bytes(sx.product_events(DAY, 50, f"p{i}_"))
+             for i in range(2)}
+    sx.write_partition(root, "product_events", DAY, final)
+
+    child = subprocess.Popen([sys.executable, "-c", CHILD, url, str(root), point],
+                             stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    try:
+        assert child.stdout.readline().strip() == "paused"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+
+    with open_warehouse(url) as wh:
+        count = wh.query("SELECT count() FROM raw.product_events").result_rows[0][0]
+        assert count == (10 if point == "after_first_file" else 100)  # never half a day
+        assert scratch_tables(wh)  # the killed load's leftovers
+        result = load_partition(wh, landing_from_url(str(root)), "product_events", DAY)
+        assert result.status == "loaded" and result.rows_loaded == 100
+        assert scratch_tables(wh) == []
+    recovered = fingerprint(url, ("raw",))
+
+    clean_root = tmp_path / "clean_landing"
+    sx.write_partition(clean_root, "product_events", DAY, final)
+    clean_url = f"chdb://{tmp_path / 'clean'}"
+    with open_warehouse(clean_url) as wh:
+        ensure_databases(wh)
+        load_partition(wh, landing_from_url(str(clean_root)), "product_events", DAY)
+    clean = fingerprint(clean_url, ("raw",))
+    # The ledger also remembers the first version's load; everything else is equal.
+    assert {k: v for k, v in recovered.items() if k != "raw.load_ledger"} == {
+        k: v for k, v in clean.items() if k != "raw.load_ledger"}
+
+
+# --- two runs for the same day at once -----------------------------------------------------
+
+RUN = """
+import datetime as dt, sys
+import dagster as dg
+from saas_warehouse.runner import run_range
+from saas_warehouse.settings import Settings
+day = dt.date.fromisoformat(sys.argv[3])
+with dg.instance_for_test() as instance:
+    run_range(Settings(sys.argv[1], sys.argv[2], "/tmp/unused"), day, day, instance=instance,
+              selection=dg.AssetSelection.groups("raw"))
+print("done", flush=True)
+"""
+
+
+def test_two_runs_for_the_same_day_take_turns(
+    settings: Settings, landing_dir: Path, tmp_path: Path, instance
+) -> None:
+    day = SAMPLE_START.isoformat()
+    runs = [
+        subprocess.Popen([sys.executable, "-c", RUN, settings.warehouse_url,
+                          settings.landing_url, day], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (out, err) in zip(runs, outputs):
+        assert run.returncode == 0 and "done" in out, err[-3000:]
+    both = fingerprint(settings.warehouse_url, ("raw",))
+    # Each (source, day) was loaded once; the other run found it unchanged.
+    assert query(settings.warehouse_url, "SELECT count() FROM raw.load_ledger WHERE "
+                 "status = 'loaded' GROUP BY source, file HAVING count() > 1") == []
+
+    clean = Settings(f"chdb://{tmp_path / 'clean'}", settings.landing_url, settings.dagster_home)
+    run_range(clean, SAMPLE_START, SAMPLE_START, instance=instance, selection=RAW_ONLY)
+    assert both == fingerprint(clean.warehouse_url, ("raw",))
