@@ -214,7 +214,10 @@ class S3Landing:
                 "{fmt:String}, {structure:String})",
                 params,
             )
-        return "s3({url:String}, {key:String}, {secret:String}, {fmt:String}, {structure:String})", params
+        return (
+            "s3({url:String}, {key:String}, {secret:String}, {fmt:String}, {structure:String})",
+            params,
+        )
 
 
 def landing_from_url(landing_url: str, s3_client: Any = None) -> Landing:

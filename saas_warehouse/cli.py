@@ -226,7 +226,7 @@ def _print_table(header: list[str], rows: Sequence[Sequence[object]]) -> None:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for n, row in enumerate(cells):
         print("  ".join(v.rjust(w) if n and _numeric(v) else v.ljust(w)
-                        for v, w in zip(row, widths)).rstrip())
+                        for v, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))
 

@@ -71,8 +71,10 @@ def run_range(
     seconds = (dt.datetime.now() - started).total_seconds()
     if not result.success:
         raise RunFailed(_first_failure(result))
-    checks = [e.event_specific_data for e in result.all_events
-              if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    checks = [
+        e.asset_check_evaluation_data for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
     return RunSummary(
         run_id=result.run_id,
         seconds=seconds,

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-
 from conftest import SAMPLE_DAYS, SAMPLE_START
-from ingest_loaders.sources import SOURCES
 from landing_frames import expected_counts, partition_files
+from warehouse_reads import query, raw_counts, table_fingerprint
+
+from ingest_loaders.sources import SOURCES
 from saas_warehouse.runner import RunFailed, run_range
 from saas_warehouse.settings import Settings
-from warehouse_reads import query, raw_counts, table_fingerprint
 
 DAYS = [SAMPLE_START + dt.timedelta(days=i) for i in range(SAMPLE_DAYS)]
 END = DAYS[-1]

@@ -53,6 +53,7 @@ def new_exports_sensor(
         return dg.SensorResult(skip_reason="no daily partition exists yet")
     first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
     by_day, next_cursor = new_complete_partitions(landing.landing(), cursor, first, last)
+    assert context.repository_def is not None  # sensors always run inside their definitions
     graph = context.repository_def.asset_graph
     requests = [
         dg.RunRequest(

@@ -45,7 +45,9 @@ class AccessModel:
     def require_tenant(self, tenant_id: str) -> str:
         check_tenant_id(tenant_id)
         if tenant_id not in self.tenants:
-            raise UnknownTenantError(f"unknown tenant {tenant_id!r}: no such tenant in the warehouse")
+            raise UnknownTenantError(
+                f"unknown tenant {tenant_id!r}: no such tenant in the warehouse"
+            )
         return tenant_id
 
 

@@ -6,8 +6,8 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 from typing import Optional
+from xml.sax.saxutils import escape
 
 import clickhouse_connect
 from dbt.adapters.clickhouse.connections import ClickHouseConnectionManager
