@@ -53,7 +53,9 @@ def screenshot(url: str, out: Path, *, width: int = 1400, height: int = 1000,
             args.append(f"--virtual-time-budget={virtual_time_ms}")
         out.unlink(missing_ok=True)
         proc = subprocess.run([*args, url], capture_output=True, text=True, timeout=timeout)
-    assert out.exists(), f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    assert out.exists(), (
+        f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    )
     return out
 
 

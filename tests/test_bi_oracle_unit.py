@@ -9,13 +9,12 @@ import itertools
 import math
 from pathlib import Path
 
+import bi_oracle as oracle
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-import bi_oracle as oracle
 
 D1 = dt.date(2026, 3, 1)
 
@@ -140,7 +139,7 @@ def has_row(frame: pd.DataFrame, **keys) -> bool:
 def test_columns_and_sort_order(land: Landing) -> None:
     land.events(day(1), [("t2", "u1", "login", at(1)), ("t1", "u1", "login", at(1))])
     days = [day(1)]
-    for name, (function, keys) in oracle.ALL_VIEWS.items():
+    for name, (function, _keys) in oracle.ALL_VIEWS.items():
         frame = function(land.root, days)
         expected = {"kpi_tenant_daily": oracle.KPI_COLUMNS,
                     "api_usage_daily": oracle.API_COLUMNS,

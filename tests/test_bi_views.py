@@ -16,12 +16,12 @@ import math
 from decimal import Decimal
 from pathlib import Path
 
+import bi_oracle as oracle
 import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
 
-import bi_oracle as oracle
 from saas_warehouse.runner import run_range
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse

@@ -6,17 +6,17 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser import SCREENSHOTS, png_size, screenshot
 
 from saas_warehouse.access.sessions import analyst_session, tenant_session
 from saas_warehouse.cli import main
 from saas_warehouse.report import build_report, json_block
 from saas_warehouse.settings import Settings
-from browser import SCREENSHOTS, png_size, screenshot
 
 
 def _rows(client, sql: str, **parameters) -> list[dict]:
     result = client.query(sql, parameters=parameters)
-    return [dict(zip(result.column_names, row)) for row in result.result_rows]
+    return [dict(zip(result.column_names, row, strict=False)) for row in result.result_rows]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_tenant_report_shows_the_tenants_bi_numbers(
     assert (data["start"], data["end"]) == (kpis[0]["date"].isoformat(),
                                             kpis[-1]["date"].isoformat())
     assert len(data["daily"]) == len(kpis)
-    for shown, row in zip(data["daily"], kpis):
+    for shown, row in zip(data["daily"], kpis, strict=False):
         assert shown["date"] == row["date"].isoformat()
         for column in ("dau", "wau", "mau", "events", "new_users", "api_requests", "api_errors"):
             assert shown[column] == row[column], (column, row["date"])

@@ -61,12 +61,12 @@ def build_line_items(tenants: Tenants, users: Users, requests: pa.Table, day: dt
             if n:
                 price = (Decimal(PRICE_PER_1K_CALLS[service]) * discount / 1000).quantize(SIX)
                 rows.append((tid, service, "api_calls", Decimal(n), price))
-        for (service, metric), price in PRICE_PER_GB.items():
+        for (service, metric), gb_price in PRICE_PER_GB.items():
             s = SERVICES.index(service)
             total = (req_b if metric == "ingested_gb" else resp_b)[t * n_s + s]
             gb = (Decimal(int(total)) / Decimal(10**9)).quantize(SIX)
             if gb > 0:
-                rows.append((tid, service, metric, gb, Decimal(price)))
+                rows.append((tid, service, metric, gb, Decimal(gb_price)))
         if seats[t]:
             rows.append((tid, "platform", "seats", Decimal(int(seats[t])),
                          Decimal(SEAT_PER_DAY[plan])))  # fmt: skip

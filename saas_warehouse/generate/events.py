@@ -37,8 +37,10 @@ EVENTS = ["signup", "login", "onboarding_completed", "project_created", "feature
 
 OS = ["ios", "android", "macos", "windows", "web", "linux"]
 WEB = OS.index("web")
-LOCALES = [["en-US", "es-US", "en-US"], ["en-US", "es-MX", "en-CA"], ["en-GB", "en-IE", "fr-FR"],
-           ["de-DE", "de-AT", "pl-PL"], ["en-SG", "id-ID", "en-AU"], ["ja-JP", "ko-KR", "ja-JP"]]  # fmt: skip
+LOCALES = [
+    ["en-US", "es-US", "en-US"], ["en-US", "es-MX", "en-CA"], ["en-GB", "en-IE", "fr-FR"],
+    ["de-DE", "de-AT", "pl-PL"], ["en-SG", "id-ID", "en-AU"], ["ja-JP", "ko-KR", "ja-JP"],
+]
 ALL_LOCALES = [loc for group in LOCALES for loc in group]
 FEATURES = ["dashboard", "search", "export", "import", "share", "comment", "report",
             "integrations", "api_keys", "settings"]  # fmt: skip

@@ -136,7 +136,8 @@ def new_users(
         "locale_slot": rng.integers(0, 3, n),
         "version_lag": rng.geometric(0.55, n) - 1,
     }
-    cols.update(zip(("onboard_ms", "project_ms", "invite_ms"), _funnel(rng, signup_ms, fresh)))
+    steps = _funnel(rng, signup_ms, fresh)
+    cols.update(zip(("onboard_ms", "project_ms", "invite_ms"), steps, strict=True))
     ids = make_ids("u_", ID_USER, 0, seq, seed)
     table = pa.table(
         {

@@ -51,7 +51,7 @@ def _plain(value: Any) -> Any:
 def _rows(client: Client, sql: str, parameters: dict[str, Any] | None = None) -> list[dict]:
     result = client.query(sql, parameters=parameters or {})
     names = list(result.column_names)
-    return [{n: _plain(v) for n, v in zip(names, row)} for row in result.result_rows]
+    return [{n: _plain(v) for n, v in zip(names, row, strict=False)} for row in result.result_rows]
 
 
 DAILY_SQL = """

@@ -84,7 +84,8 @@ Days are UTC. Numbers are embedded below as JSON (<code>#report-data</code>).</f
 
 
 def _tile(key: str, value: str) -> str:
-    return f'<div class="tile"><div class="k">{escape(key)}</div><div class="v">{escape(value)}</div></div>'
+    return (f'<div class="tile"><div class="k">{escape(key)}</div>'
+            f'<div class="v">{escape(value)}</div></div>')
 
 
 def _section(title: str, note: str, body: str, wide: bool = False) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
 # Colour-blind-safe, AA contrast on white (Okabe-Ito, darkened where needed).
@@ -65,7 +65,7 @@ def _date_label(iso: str) -> str:
     return iso[5:]  # MM-DD: the year is in the page title
 
 
-def line_chart(x: Sequence[str], series: dict[str, Sequence[float | None]], *,
+def line_chart(x: Sequence[str], series: Mapping[str, Sequence[float | None]], *,
                fmt: Formatter = fmt_int, width: int = 640, height: int = 260,
                label: str = "", band: tuple[Sequence[float | None], Sequence[float | None]]
                | None = None) -> str:
@@ -98,7 +98,7 @@ def line_chart(x: Sequence[str], series: dict[str, Sequence[float | None]], *,
                         f'text-anchor="middle">{escape(_date_label(day))}</text>')
     if band:
         low, high = band
-        points = [(i, lo, hi) for i, (lo, hi) in enumerate(zip(low, high))
+        points = [(i, lo, hi) for i, (lo, hi) in enumerate(zip(low, high, strict=False))
                   if lo is not None and hi is not None]
         if points:
             upper = " ".join(f"{px(i):.1f},{py(hi):.1f}" for i, _, hi in points)
@@ -148,7 +148,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, fmt: Formatter 
         body.append(f'<text x="{left - 8}" y="{y + 4:.1f}" class="axis" '
                     f'text-anchor="end">{escape(fmt(t))}</text>')
     every = max(1, math.ceil(n / 8))
-    for i, (name, v) in enumerate(zip(labels, values)):
+    for i, (name, v) in enumerate(zip(labels, values, strict=False)):
         h = plot_h * v / y_max
         x = left + i * slot + slot * 0.15
         body.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.7:.1f}" '
@@ -186,7 +186,7 @@ def _heat(rate: float) -> tuple[str, str]:
     """A sequential blue scale, white → #173f8a; text flips to white on dark cells."""
     rate = min(max(rate, 0.0), 1.0)
     lo, hi = (239, 246, 255), (23, 63, 138)
-    r, g, b = (round(a + (c - a) * rate ** 0.7) for a, c in zip(lo, hi))
+    r, g, b = (round(a + (c - a) * rate ** 0.7) for a, c in zip(lo, hi, strict=False))
     return f"#{r:02x}{g:02x}{b:02x}", ("#ffffff" if rate > 0.35 else INK)
 
 
