@@ -52,7 +52,7 @@ def fingerprint(url: str, databases: tuple[str, ...]) -> dict[str, tuple[int, in
             rows, digest = client.query(
                 f"SELECT count(), sum(cityHash64({', '.join(f'`{c}`' for c in columns)})) "
                 f"FROM {db}.`{name}`{where}").result_rows[0]
-            out[f"{db}.{name}"] = (int(rows), int(digest))
+            out[f"{db}.{name}"] = (int(rows), int(digest or 0))
     return out
 
 
@@ -226,3 +226,40 @@ def test_two_runs_for_the_same_day_take_turns(
     clean = Settings(f"chdb://{tmp_path / 'clean'}", settings.landing_url, settings.dagster_home)
     run_range(clean, SAMPLE_START, SAMPLE_START, instance=instance, selection=RAW_ONLY)
     assert both == fingerprint(clean.warehouse_url, ("raw",))
+
+
+# --- dbt failing midway --------------------------------------------------------------------
+
+
+def test_dbt_failing_midway_keeps_raw_and_recovers(
+    settings: Settings, landing_dir: Path, tmp_path: Path, instance
+) -> None:
+    """A users export with an unknown role loads (a warning), then fails dbt's accepted_values
+    test on stg_raw__users: dbt stops midway. Raw stays loaded; after the corrected re-export
+    the re-run builds exactly what a clean run builds."""
+    day = SAMPLE_START
+    users = partition_files(landing_dir, "users", day)[0]
+    original = users.read_bytes()
+    lines = original.decode().splitlines()
+    lines[1:] = [",".join([*r.split(",")[:2], "superuser", *r.split(",")[3:]]) for r in lines[1:]]
+    users.write_text("\n".join(lines) + "\n")
+
+    with pytest.raises(RunFailed, match="dbt"):
+        run_range(settings, day, day, instance=instance)
+    run = instance.get_runs(limit=1)[0]
+    built = {e.dagster_event.asset_key.path[0] for e in instance.all_logs(run.run_id)
+             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
+    assert {"raw", "staging"} <= built  # raw loaded, some models built before the failure
+    for source in SOURCES:
+        assert raw_counts(settings.warehouse_url, source, [day]) == expected_counts(
+            landing_dir, source, [day]), source
+
+    users.write_bytes(original)  # the corrected re-export
+    (users.parent / "_SUCCESS").touch()
+    run_range(settings, day, day, instance=instance)
+    recovered = fingerprint(settings.warehouse_url, ("staging", "analytics", "bi"))
+
+    clean = Settings(f"chdb://{tmp_path / 'clean'}", settings.landing_url, settings.dagster_home)
+    run_range(clean, day, day, instance=instance)
+    assert recovered == fingerprint(clean.warehouse_url, ("staging", "analytics", "bi"))
+    assert len(recovered) > 10
