@@ -54,7 +54,7 @@ events as (
         occurred_at
     from {{ ref('stg_raw__product_events') }}
     where {{ partition_window('event_date', lookback_days, lookback_days) }}
-        and event in (select event from funnel_steps)
+        and event in (select funnel_steps.event from funnel_steps)
 ),
 
 step_events as (

@@ -23,9 +23,15 @@ latest as (
 ),
 
 user_keys as (
-    select tenant_id, user_id from latest
+    select
+        tenant_id,
+        user_id
+    from latest
     union distinct
-    select tenant_id, user_id from first_seen
+    select
+        tenant_id,
+        user_id
+    from first_seen
 ),
 
 final as (

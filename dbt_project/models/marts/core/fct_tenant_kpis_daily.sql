@@ -36,11 +36,21 @@ plans as (
 ),
 
 active_tenant_days as (
-    select tenant_id, activity_date as kpi_date from user_activity where dau > 0
+    select
+        tenant_id,
+        activity_date as kpi_date
+    from user_activity
+    where dau > 0
     union distinct
-    select tenant_id, request_date as kpi_date from api
+    select
+        tenant_id,
+        request_date as kpi_date
+    from api
     union distinct
-    select tenant_id, usage_date as kpi_date from billing
+    select
+        tenant_id,
+        usage_date as kpi_date
+    from billing
 ),
 
 joined as (

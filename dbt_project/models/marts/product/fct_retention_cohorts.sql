@@ -60,7 +60,7 @@ cohort_days as (
         cohort_sizes.cohort_size as cohort_size
     from cohort_sizes
     cross join day_offsets
-    where cohort_sizes.cohort_date + day_offsets.day_n in (select activity_date from loaded_days)
+    where cohort_sizes.cohort_date + day_offsets.day_n in (select loaded_days.activity_date from loaded_days)
 ),
 
 final as (
