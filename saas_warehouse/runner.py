@@ -99,6 +99,9 @@ def failure_message(event: dg.DagsterEvent) -> str:
     error = data.error
     while error is not None:
         if error.message.strip() and not error.message.startswith("Exceeded max_retries"):
-            return error.message.strip().splitlines()[0]
+            lines = [line.strip() for line in error.message.strip().splitlines() if line.strip()]
+            if lines[0].endswith(":") and len(lines) > 1:  # e.g. the blocking checks that failed
+                return f"{lines[0]} {', '.join(lines[1:])}"
+            return lines[0]
         error = error.cause or error.context
     return "unknown error"

@@ -57,7 +57,8 @@ def _set(row: int, col: int, value: str) -> Callable[[list[list[str]]], None]:
 
 
 def _events_extra(day: dt.date) -> bytes:
-    return sx.parquet_bytes(sx.product_events(day, N).append_column("country", pa.array(["FR"] * N)))
+    table = sx.product_events(day, N)
+    return sx.parquet_bytes(table.append_column("country", pa.array(["FR"] * N)))
 
 
 def _events_missing(day: dt.date) -> bytes:
@@ -119,8 +120,8 @@ CASES = [
         ['{"k":"' + "x" * PROPERTIES_MAX_BYTES + '"}' if i == 4 else "{}" for i in range(N)]))},
          rejects={5: f"properties is larger than {PROPERTIES_MAX_BYTES} bytes: "
                      f"{PROPERTIES_MAX_BYTES + 8} bytes"}),
-    Case("non-UTF-8 bytes in parquet", P, lambda d: {"part-0.parquet": _events(d, session_id=pa.array(
-        [b"s\xff\xfe" if i == 6 else b"s" for i in range(N)], pa.binary()))},
+    Case("non-UTF-8 bytes in parquet", P, lambda d: {"part-0.parquet": _events(
+        d, session_id=pa.array([b"s\xff\xfe" if i == 6 else b"s" for i in range(N)], pa.binary()))},
          rejects={7: "session_id is not valid UTF-8"}),
     Case("unknown event names are kept", P, lambda d: {"part-0.parquet": _events(
         d, event=pa.array(["teleported"] * N))}, rejects={}),

@@ -7,7 +7,7 @@ turns them into Dagster asset checks.
 | rows_accounted_for | SQL, exact: ledger rows read = raw rows + rejected rows | ERROR, blocks dbt |
 | keys_not_null | SQL, exact: no raw row with an empty id or tenant_id | ERROR, blocks dbt |
 | row_count_stable | SQL, exact: rows ≥ 25% of the previous loaded day's | ERROR, blocks dbt |
-| valid_values | GE on a sample: impossible values (HTTP status, negative money, plan, PII…) | ERROR, blocks dbt |
+| valid_values | GE on a sample: impossible values (HTTP status, money, plan, PII) | ERROR, blocks |
 | ids_unique | SQL, exact: duplicated ids ≤ 2% of rows (at-least-once deliveries) | WARN |
 | plausible_values | GE on a sample: unknown event names, roles, implausible latency… | WARN |
 
