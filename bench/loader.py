@@ -445,7 +445,7 @@ def render(results: dict, args: argparse.Namespace, meta: dict) -> tuple[str, st
             ])
     widths = [max(len(h), *(len(row[i]) for row in rows_out)) for i, h in enumerate(head)]
     line = lambda cells: "  ".join(c.rjust(w) if i > 1 else c.ljust(w)  # noqa: E731
-                                   for i, (c, w) in enumerate(zip(cells, widths)))
+                                   for i, (c, w) in enumerate(zip(cells, widths, strict=False)))
     text = [line(head), line(["-" * w for w in widths]), *(line(r) for r in rows_out)]
     md = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     md += ["| " + " | ".join(r) + " |" for r in rows_out]
@@ -538,7 +538,9 @@ def write_markdown(path: Path, block: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.loader", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.loader", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--events-per-day", type=int, default=1_200_000,
                         help="generator's weekday product events (default 1.2M → ≥1M rows/day)")
     parser.add_argument("--days", type=int, default=2)

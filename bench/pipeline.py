@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "machine": _machine(),
         "versions": _versions(),
-        "load_before": "%.1f / %.1f / %.1f" % os.getloadavg(),
+        "load_before": "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg()),
     }
     report: dict[str, Any] = {}
     try:
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             if "incremental" not in skip:
                 report["incremental"] = incremental(args, tmp, load, generate, h1, h2, instance)
         meta["seconds"] = time.perf_counter() - began
-        meta["load_after"] = "%.1f / %.1f / %.1f" % os.getloadavg()
+        meta["load_after"] = "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
         text, md = render(report, args, meta, h1, h2)
         print(text)
         if not args.no_markdown:
@@ -441,7 +441,9 @@ def incremental(args: argparse.Namespace, tmp: Path, load: LoadSampler, generate
 
 
 def dbt_test(url: str, tmp: Path, window: dict | None) -> dict[str, Any]:
-    """`dbt test` (data + unit tests) from the shell: {"seconds", "nodes"}; no warehouse open here."""
+    """`dbt test` (data + unit tests) from the shell: {"seconds", "nodes"}.
+
+    No warehouse connection is open in this process meanwhile."""
     import subprocess
 
     from orchestration.transform.project import DBT_PROJECT_DIR, dbt_executable
