@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test dev bench clean chromium
+.PHONY: install demo test lint dev bench clean chromium
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,17 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/saas-warehouse demo
 
-## The test suite: real chDB, real dbt, real Dagster runs, a local S3 server.
-test: $(INSTALLED) chromium
+## Lint and type checks, then the test suite: real chDB, real dbt, real Dagster runs, a
+## local S3 server.
+test: lint chromium
 	$(BIN)/pytest
+
+## ruff (Python), mypy (types), sqlfluff (dbt models, ClickHouse dialect; the dbt templater
+## compiles against a throwaway embedded warehouse, never .warehouse).
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	cd dbt_project && WAREHOUSE_URL=chdb://$$(mktemp -d)/lint ../$(BIN)/sqlfluff lint models
 
 ## Headless Chromium for the screenshot tests (report, Dagster UI): installed when missing
 ## and running as root on Debian/Ubuntu; otherwise those tests skip and say why.

@@ -111,7 +111,11 @@ try:
             c.command(
                 f"CREATE MATERIALIZED VIEW p.mv_bad TO p.router_rejects AS SELECT '{src_name}' AS source, toDate('{day}') AS partition_date, _source_file AS file, _source_row AS row_number, _reject_reason AS reason, _raw_row AS raw_row, 'x' AS load_id, now() AS rejected_at FROM p.router WHERE _reject_reason != ''"
             )
-            move = f"INSERT INTO {{t}} ({colnames}, _partition_date, _source_file, _source_row, _load_id, _loaded_at) SELECT {colnames}, toDate('{day}'), _source_file, _source_row, 'x', now() FROM p.mem WHERE _reject_reason = ''"
+            lineage = "_partition_date, _source_file, _source_row, _load_id, _loaded_at"
+            move = (
+                f"INSERT INTO {{t}} ({colnames}, {lineage}) SELECT {colnames}, toDate('{day}'), "
+                "_source_file, _source_row, 'x', now() FROM p.mem WHERE _reject_reason = ''"
+            )
             rawstruct = ", ".join(f"`{x.name}` {x.ch_type}" for x in src.columns)
 
             def read_to(table, validated, settings=None):
@@ -140,7 +144,8 @@ try:
                 for f in part.files:
                     fn, params = landing.table_function(f, "Parquet", rawstruct)
                     c.command(
-                        f"INSERT INTO p.direct ({colnames}, _partition_date, _source_file, _source_row, _load_id, _loaded_at) SELECT {colnames}, toDate('{day}'), {{file:String}}, _row_number+1, 'x', now() FROM {fn}",
+                        f"INSERT INTO p.direct ({colnames}, {lineage}) SELECT {colnames}, "
+                        f"toDate('{day}'), {{file:String}}, _row_number+1, 'x', now() FROM {fn}",
                         parameters={**params, "file": f.key},
                         settings={"use_hive_partitioning": 0, **(settings or {})},
                     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,19 +13,19 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from moto.server import ThreadedMotoServer
-
 import small_exports as sx
 from conftest import SAMPLE_START, _free_port
+from landing_frames import expected_counts, partition_files
+from moto.server import ThreadedMotoServer
+from warehouse_reads import query, raw_counts
+
 from ingest_loaders.errors import TransientLoadError
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
 from ingest_loaders.sources import SOURCES
-from landing_frames import expected_counts, partition_files
 from saas_warehouse.runner import RunFailed, run_range
 from saas_warehouse.settings import REPO_ROOT, Settings
 from saas_warehouse.warehouse import ensure_databases, open_warehouse
-from warehouse_reads import query, raw_counts
 
 DAY = dt.date(2026, 7, 1)
 RAW_ONLY = dg.AssetSelection.groups("raw")
@@ -216,7 +215,7 @@ def test_two_runs_for_the_same_day_take_turns(
         for _ in range(2)
     ]
     outputs = [run.communicate(timeout=600) for run in runs]
-    for run, (out, err) in zip(runs, outputs):
+    for run, (out, err) in zip(runs, outputs, strict=False):
         assert run.returncode == 0 and "done" in out, err[-3000:]
     both = fingerprint(settings.warehouse_url, ("raw",))
     # Each (source, day) was loaded once; the other run found it unchanged.

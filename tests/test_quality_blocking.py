@@ -9,14 +9,14 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import SAMPLE_START
+from landing_frames import partition_files
+from warehouse_reads import query
+
 from ingest_loaders.quality import CHECKS
 from ingest_loaders.sources import SOURCES
-from landing_frames import partition_files
 from saas_warehouse.runner import RunFailed, run_range
 from saas_warehouse.settings import Settings
-from warehouse_reads import query
 
 
 def test_blocking_check_skips_dbt_for_the_day(

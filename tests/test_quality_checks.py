@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
-
 import small_exports as sx
+
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
 from ingest_loaders.quality import CHECKS, checks_for, validate_days

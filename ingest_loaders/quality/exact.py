@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
@@ -29,7 +30,8 @@ def keys_and_ids(
         parameters={"days": days},
     ).result_rows
     found = {d: (int(n), int(nulls), int(ids)) for d, n, nulls, ids in rows}
-    nulls_days, dup_days = [], []
+    nulls_days: list[list[Any]] = []
+    dup_days: list[list[Any]] = []
     for day in days:
         n, nulls, ids = found.get(day, (0, 0, 0))
         share = (n - ids) / n if n else 0.0
@@ -57,12 +59,15 @@ def row_count_stable(
     client: Client, source: Source, days: list[dt.date], limits: Thresholds
 ) -> CheckOutcome:
     """Each day vs the latest earlier day that has rows in raw (within LOOKBACK_DAYS)."""
-    counts = dict(client.query(
-        f"SELECT _partition_date, count() FROM {source.table} "
-        "WHERE _partition_date BETWEEN {lo:Date} AND {hi:Date} GROUP BY _partition_date",
-        parameters={"lo": min(days) - dt.timedelta(days=LOOKBACK_DAYS), "hi": max(days)},
-    ).result_rows)
-    table, passed = [], True
+    counts: dict[dt.date, int] = {
+        d: int(n) for d, n in client.query(
+            f"SELECT _partition_date, count() FROM {source.table} "
+            "WHERE _partition_date BETWEEN {lo:Date} AND {hi:Date} GROUP BY _partition_date",
+            parameters={"lo": min(days) - dt.timedelta(days=LOOKBACK_DAYS), "hi": max(days)},
+        ).result_rows
+    }
+    table: list[list[Any]] = []
+    passed = True
     for day in days:
         earlier = [d for d, n in counts.items() if d < day and n > 0]
         previous = max(earlier) if earlier else None
@@ -113,7 +118,7 @@ def rows_accounted_for(client: Client, source: Source, days: list[dt.date]) -> C
         """,
         parameters={"source": source.name, "days": days},
     ).result_rows
-    table = [[str(d), int(a), int(b), int(c)] for d, a, b, c in rows]
+    table: list[list[Any]] = [[str(d), int(a), int(b), int(c)] for d, a, b, c in rows]
     mismatched = [r[0] for r in table if r[1] != r[2] + r[3]]
     return CheckOutcome(
         "rows_accounted_for", not mismatched,

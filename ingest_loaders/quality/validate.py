@@ -16,10 +16,11 @@ from ingest_loaders.quality.suites import SAMPLE_EXPRESSIONS, build_suite, sever
 from ingest_loaders.sources import SOURCES, Source
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
+DEFAULT_LIMITS = Thresholds()
 
 
 def validate_days(
-    client: Client, source_name: str, days: list[dt.date], limits: Thresholds = Thresholds()
+    client: Client, source_name: str, days: list[dt.date], limits: Thresholds = DEFAULT_LIMITS
 ) -> QualityReport:
     """All checks of CHECKS over `days` (each already loaded into raw)."""
     source = SOURCES[source_name]
@@ -115,7 +116,7 @@ def _expectations(source: Source, samples: dict[dt.date, Any]) -> list[CheckOutc
             if row["expectation"] == "expect_column_values_to_be_in_set":
                 key = f"unknown_{row['column']}_share"
                 outcome.metadata[key] = max(
-                    float(outcome.metadata.get(key, 0.0)), round(row["unexpected_share"], 5)
+                    float(str(outcome.metadata.get(key, 0.0))), round(row["unexpected_share"], 5)
                 )
     for outcome in by_severity.values():
         outcome.metadata["sample_rows"] = sum(len(f) for f in samples.values())

@@ -7,9 +7,9 @@ from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load import LoadResult, load_partition
+from ingest_loaders.quality import validate_days
 from ingest_loaders.read_sql import base_type
 from ingest_loaders.sources import SOURCES, Source
-from ingest_loaders.quality import validate_days
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.raw.checks import check_results, check_specs
 from orchestration.raw.metadata import load_metadata, markdown_table
