@@ -102,32 +102,32 @@ def _write(directory: Path, name: str, users_root: ET.Element) -> Path:
     return engine_config(users_file, directory, name)
 
 
-def analyst_config(directory: Path) -> Path:
-    """Internal analysts: read-only, all tenants, raw to bi; no files, URLs or S3."""
+def _readonly_session(grants: list[str]) -> tuple[ET.Element, ET.Element]:
+    """A users config whose `default` user is a read-only login with `grants` (plus the
+    definer); returns (root, that user) so a caller can add row filters."""
     root, profiles, users = _users_config()
-    _readonly_profile(profiles, "analyst_readonly")
+    _readonly_profile(profiles, "session_readonly")
     default = _sub(users, "default")
     _sub(default, "no_password")
-    _sub(default, "profile", "analyst_readonly")
+    _sub(default, "profile", "session_readonly")
     _sub(default, "quota", "default")
-    _grants(default, [f"GRANT SELECT ON {db}.*" for db in READ_DATABASES])
+    _grants(default, grants)
     _definer(users)
+    return root, default
+
+
+def analyst_config(directory: Path) -> Path:
+    """Internal analysts: read-only, all tenants, raw to bi; no files, URLs or S3."""
+    root, _ = _readonly_session([f"GRANT SELECT ON {db}.*" for db in READ_DATABASES])
     return _write(directory, "analyst", root)
 
 
 def tenant_config(directory: Path, model: AccessModel, tenant_id: str) -> Path:
     """One tenant's BI login: read-only, `bi` only, its own rows in every scoped view."""
     model.require_tenant(tenant_id)
-    root, profiles, users = _users_config()
-    _readonly_profile(profiles, "tenant_readonly")
-    default = _sub(users, "default")
-    _sub(default, "no_password")
-    _sub(default, "profile", "tenant_readonly")
-    _sub(default, "quota", "default")
-    _grants(default, [f"GRANT SELECT ON {BI_DATABASE}.*"])
+    root, default = _readonly_session([f"GRANT SELECT ON {BI_DATABASE}.*"])
     filters = _sub(_sub(default, "databases"), BI_DATABASE)
     literal = check_tenant_id(tenant_id)  # [A-Za-z0-9_-] only: safe inside quotes
     for view in model.tenant_scoped_views:
         _sub(_sub(filters, view), "filter", f"{TENANT_COLUMN} = '{literal}'")
-    _definer(users)
     return _write(directory, f"tenant_{tenant_id}", root)
