@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
+from saas_warehouse.settings import local_landing_dir
+
 SUCCESS_MARKER = "_SUCCESS"
 DATA_SUFFIXES = {".parquet": "Parquet", ".csv": "CSV", ".csv.gz": "CSV"}
 _DAY_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
@@ -227,8 +229,7 @@ def landing_from_url(landing_url: str, s3_client: Any = None) -> Landing:
     (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, …) unless a client is given.
     """
     if not landing_url.startswith("s3://"):
-        path = urlsplit(landing_url).path if landing_url.startswith("file://") else landing_url
-        return LocalLanding(Path(path).expanduser().resolve())
+        return LocalLanding(local_landing_dir(landing_url))
     import boto3
 
     parts = urlsplit(landing_url)

@@ -29,10 +29,6 @@ class WarehouseResource(dg.ConfigurableResource):
             ensure_databases(client)
             yield client
 
-    @property
-    def is_embedded(self) -> bool:
-        return self.url.startswith("chdb://")
-
     def describe(self) -> str:
         return redact_url(self.url)
 

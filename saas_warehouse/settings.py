@@ -34,25 +34,22 @@ class Settings:
         )
 
     @property
-    def is_embedded(self) -> bool:
-        return self.warehouse_url.startswith("chdb://")
-
-    @property
-    def embedded_path(self) -> str:
-        return embedded_path(self.warehouse_url)
-
-    @property
     def landing_is_s3(self) -> bool:
         return self.landing_url.startswith("s3://")
 
     @property
     def landing_dir(self) -> Path:
         """The local landing directory (`file:///abs/dir` or a plain path)."""
-        if self.landing_is_s3:
-            raise ValueError("landing_dir is only defined for a local landing zone")
-        if self.landing_url.startswith("file://"):
-            return Path(unquote(urlsplit(self.landing_url).path))
-        return Path(self.landing_url).expanduser().resolve()
+        return local_landing_dir(self.landing_url)
+
+
+def local_landing_dir(landing_url: str) -> Path:
+    """`file:///abs/dir` or a plain path → the directory."""
+    if landing_url.startswith("s3://"):
+        raise ValueError(f"not a local landing zone: {landing_url}")
+    if landing_url.startswith("file://"):
+        return Path(unquote(urlsplit(landing_url).path))
+    return Path(landing_url).expanduser().resolve()
 
 
 def embedded_path(warehouse_url: str) -> str:
