@@ -1,8 +1,11 @@
 """Load one (source, day) partition into `raw`, all or nothing.
 
 1. Check each file's schema (header / Parquet columns) against the contract.
-2. ClickHouse reads every file into a scratch table, marking rows that break the contract.
-3. Good rows go to a staging copy of the raw table, bad rows to a staging copy of rejects.
+2. ClickHouse reads each file once, checking every row against the contract, and inserts the
+   good rows into a staging copy of the raw table. Only when a file has rows that were not
+   loaded (a CSV file always: its row count is not known without parsing it) is it read a
+   second time for the bad rows, which go to a staging copy of rejects with their reason.
+3. Every row read is accounted for (read = loaded + rejected) or the load fails.
 4. The day is swapped in with `ALTER TABLE … REPLACE PARTITION`: readers see the old day
    or the new day, never half of one. A failure before the swap leaves the old day intact.
 5. Every file is recorded in `raw.load_ledger`.
@@ -15,6 +18,8 @@ import datetime as dt
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
@@ -23,12 +28,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from ingest_loaders import ledger
 from ingest_loaders.errors import LoadError, TerminalLoadError, classify
 from ingest_loaders.landing import Landing, LandingFile, Partition
-from ingest_loaders.read_sql import (
-    READ_SETTINGS,
-    insert_rows_sql,
-    read_structure,
-    rows_table_columns,
-)
+from ingest_loaders.read_sql import READ_SETTINGS, read_structure, validated_select_sql
 from ingest_loaders.schema_check import check_csv_header, check_parquet_schema
 from ingest_loaders.sources import SOURCES, Source
 from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
@@ -109,33 +109,18 @@ class _PartitionLoad:
         self.part = part
         self.load_id = uuid.uuid4().hex[:16]
         stem = f"raw._load_{source.name}_{part.day:%Y%m%d}_{self.load_id}"
-        self.rows_table = f"{stem}_rows"
         self.stage_table = f"{stem}_stage"
         self.rejects_table = f"{stem}_rejects"
         self.loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.fmt = "Parquet" if source.file_format == "parquet" else "CSV"
 
     def run(self) -> LoadResult:
         day, name = self.part.day, self.source.name
         entries: list[ledger.LedgerEntry] = []
-        current_file: LandingFile | None = None
         try:
             self._create_scratch_tables()
-            first_by_content: dict[str, str] = {}
-            loaded: list[LandingFile] = []
-            duplicates: list[ledger.LedgerEntry] = []
-            for f in self.part.files:
-                current_file = f
-                if f.fingerprint in first_by_content:  # same content delivered under two names
-                    duplicates.append(ledger.LedgerEntry(
-                        f.key, f.fingerprint, f.size, 0, 0, 0, "duplicate_file",
-                        f"identical to {first_by_content[f.fingerprint]}",
-                    ))
-                    continue
-                first_by_content[f.fingerprint] = f.key
-                loaded.append(f)
-                self._read_file(f)
-            current_file = None
-            counts, reasons = self._move_rows()
+            loaded, duplicates = self._distinct_files()
+            counts, reasons = self._load_rows(loaded)
             entries = [
                 ledger.LedgerEntry(
                     f.key, f.fingerprint, f.size, *counts.get(f.key, (0, 0, 0)), "loaded"
@@ -152,9 +137,8 @@ class _PartitionLoad:
         except LoadError as e:
             self._record_failure(e)
             raise
-        except ClickHouseError as e:
-            file = current_file.key if current_file else None
-            error = classify(e, source=name, day=day, file=file, what="ClickHouse refused the load")
+        except ClickHouseError as e:  # reading a file raises LoadError naming it
+            error = classify(e, source=name, day=day, file=None, what="ClickHouse refused the load")
             self._record_failure(error)
             raise error from e
         finally:
@@ -167,6 +151,38 @@ class _PartitionLoad:
         return LoadResult(
             name, day, "loaded", self.load_id, files, self.part.ignored, reasons
         )
+
+    def _distinct_files(self) -> tuple[list[LandingFile], list[ledger.LedgerEntry]]:
+        """The files to read, and ledger entries for same content delivered under two names."""
+        first_by_content: dict[str, str] = {}
+        loaded: list[LandingFile] = []
+        duplicates: list[ledger.LedgerEntry] = []
+        for f in self.part.files:
+            if f.fingerprint in first_by_content:
+                duplicates.append(ledger.LedgerEntry(
+                    f.key, f.fingerprint, f.size, 0, 0, 0, "duplicate_file",
+                    f"identical to {first_by_content[f.fingerprint]}",
+                ))
+            else:
+                first_by_content[f.fingerprint] = f.key
+                loaded.append(f)
+        return loaded, duplicates
+
+    def _load_rows(
+        self, files: list[LandingFile]
+    ) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
+        """Good rows → stage, bad rows → rejects stage; per-file counts and reject reasons."""
+        for f in files:
+            self._check_schema(f)
+            self._insert_rows(f, rejects=False)
+        good = self._rows_per_file(self.stage_table, "_source_file")
+        file_rows: dict[str, int] = {}  # Parquet only: a CSV row count needs a full parse
+        for f in files:
+            if self.fmt == "Parquet":
+                file_rows[f.key] = self._file_rows(f)
+            if file_rows.get(f.key) != good.get(f.key, 0):
+                self._insert_rows(f, rejects=True)
+        return self._counts(files, good, file_rows)
 
     def _drop_stale_scratch_tables(self) -> None:
         """Scratch tables of this (source, day) left by a load that was killed (kill -9, OOM).
@@ -187,74 +203,106 @@ class _PartitionLoad:
 
     def _create_scratch_tables(self) -> None:
         self._drop_stale_scratch_tables()
-        columns = ", ".join(f"`{n}` {t}" for n, t in rows_table_columns(self.source))
-        self.client.command(f"CREATE TABLE {self.rows_table} ({columns}) ENGINE = Memory")
         self.client.command(f"CREATE TABLE {self.stage_table} AS {self.source.table}")
         self.client.command(f"CREATE TABLE {self.rejects_table} AS {REJECTS_TABLE}")
 
     def _drop_scratch_tables(self) -> None:
-        for table in (self.rows_table, self.stage_table, self.rejects_table):
+        for table in (self.stage_table, self.rejects_table):
             try:
                 self.client.command(f"DROP TABLE IF EXISTS {table} SYNC")
             except ClickHouseError:
                 pass  # best effort: a stale scratch table is harmless and named by its load
 
-    def _read_file(self, f: LandingFile) -> None:
-        fmt = f.clickhouse_format
-        expected = "Parquet" if self.source.file_format == "parquet" else "CSV"
-        if fmt != expected:
+    def _check_schema(self, f: LandingFile) -> None:
+        if f.clickhouse_format != self.fmt:
             raise TerminalLoadError(
-                f"expected {expected} files for this source, found {f.name}",
+                f"expected {self.fmt} files for this source, found {f.name}",
                 source=self.source.name, day=self.part.day, file=f.key,
             )
-        if fmt == "Parquet":
+        if self.fmt == "Parquet":
             check_parquet_schema(self.client, self.landing, self.source, self.part.day, f)
         else:
             check_csv_header(self.client, self.landing, self.source, self.part.day, f)
-        table_fn, params = self.landing.table_function(f, fmt, read_structure(self.source, fmt))
-        sql = insert_rows_sql(self.source, fmt, self.part.day, self.rows_table, table_fn)
-        try:
-            self.client.command(
-                sql, parameters={**params, "file_name": f.key}, settings=READ_SETTINGS
+
+    def _insert_rows(self, f: LandingFile, *, rejects: bool) -> None:
+        """One read of `f`: its good rows into the stage, or its bad rows into the rejects."""
+        structure = read_structure(self.source, self.fmt)
+        table_fn, params = self.landing.table_function(f, self.fmt, structure)
+        rows = validated_select_sql(self.source, self.fmt, self.part.day, table_fn)
+        if rejects:
+            sql = f"""
+                INSERT INTO {self.rejects_table}
+                SELECT {{source:String}}, {{day:Date}}, _file_name, _row, _reason, _raw,
+                       {{load_id:String}}, {{loaded_at:DateTime}}
+                FROM ({rows}) WHERE _reason != ''
+            """
+        else:
+            columns = ", ".join(f"`{c}`" for c in self.source.column_names)
+            parsed = ", ".join(f"p_{c}" for c in self.source.column_names)
+            sql = f"""
+                INSERT INTO {self.stage_table}
+                    ({columns}, _partition_date, _source_file, _source_row, _load_id, _loaded_at)
+                SELECT {parsed}, {{day:Date}}, _file_name, _row, {{load_id:String}},
+                       {{loaded_at:DateTime}}
+                FROM ({rows}) WHERE _reason = ''
+            """
+        params |= {
+            "file_name": f.key, "source": self.source.name, "day": self.part.day,
+            "load_id": self.load_id, "loaded_at": self.loaded_at,
+        }
+        with self._reading(f):
+            self.client.command(sql, parameters=params, settings=READ_SETTINGS)
+
+    def _file_rows(self, f: LandingFile) -> int:
+        """Rows in a Parquet file, from its footer (no data is read)."""
+        structure = read_structure(self.source, self.fmt)
+        table_fn, params = self.landing.table_function(f, self.fmt, structure)
+        with self._reading(f):
+            result = self.client.query(
+                f"SELECT count() FROM {table_fn}", parameters=params, settings=READ_SETTINGS
             )
+        return int(result.result_rows[0][0])
+
+    @contextmanager
+    def _reading(self, f: LandingFile) -> Iterator[None]:
+        """ClickHouse errors while reading `f` become load errors naming the file."""
+        try:
+            yield
         except ClickHouseError as e:
             raise classify(
                 e, source=self.source.name, day=self.part.day, file=f.key,
                 what="could not read the file",
             ) from e
 
-    def _move_rows(self) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
-        """Good rows → stage table, bad rows → rejects stage; per-file counts and reasons."""
-        columns = ", ".join(f"`{c}`" for c in self.source.column_names)
-        params = {"day": self.part.day, "load_id": self.load_id, "loaded_at": self.loaded_at}
-        self.client.command(
-            f"""
-            INSERT INTO {self.stage_table}
-                ({columns}, _partition_date, _source_file, _source_row, _load_id, _loaded_at)
-            SELECT {columns}, {{day:Date}}, _source_file, _source_row, {{load_id:String}},
-                   {{loaded_at:DateTime}}
-            FROM {self.rows_table} WHERE _reject_reason = ''
-            """,
-            parameters=params,
-        )
-        self.client.command(
-            f"""
-            INSERT INTO {self.rejects_table}
-            SELECT {{source:String}}, {{day:Date}}, _source_file, _source_row, _reject_reason,
-                   _raw_row, {{load_id:String}}, {{loaded_at:DateTime}}
-            FROM {self.rows_table} WHERE _reject_reason != ''
-            """,
-            parameters={**params, "source": self.source.name},
-        )
-        per_file = self.client.query(
-            f"SELECT _source_file, count(), countIf(_reject_reason = ''), "
-            f"countIf(_reject_reason != '') FROM {self.rows_table} GROUP BY _source_file"
+    def _rows_per_file(self, table: str, file_column: str) -> dict[str, int]:
+        rows = self.client.query(
+            f"SELECT {file_column}, count() FROM {table} GROUP BY {file_column}"
         ).result_rows
+        return {file: int(n) for file, n in rows}
+
+    def _counts(
+        self, loaded: list[LandingFile], good: dict[str, int], file_rows: dict[str, int]
+    ) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
+        """Per file (read, loaded, rejected), and the most frequent reject reasons.
+
+        Fails the load if a file's rows are not all accounted for: nothing may be lost.
+        """
+        bad = self._rows_per_file(self.rejects_table, "file")
         reasons = self.client.query(
-            f"SELECT _reject_reason, count() FROM {self.rows_table} "
-            f"WHERE _reject_reason != '' GROUP BY _reject_reason ORDER BY count() DESC LIMIT 20"
+            f"SELECT reason, count() FROM {self.rejects_table} "
+            f"GROUP BY reason ORDER BY count() DESC LIMIT 20"
         ).result_rows
-        counts = {file: (int(r), int(ok), int(bad)) for file, r, ok, bad in per_file}
+        counts = {}
+        for f in loaded:
+            ok, rejected = good.get(f.key, 0), bad.get(f.key, 0)
+            read = file_rows.get(f.key, ok + rejected)
+            if read != ok + rejected:
+                raise TerminalLoadError(
+                    f"{read} rows in the file but {ok} loaded + {rejected} rejected; "
+                    "nothing was swapped in. Report this as a loader bug with the file",
+                    source=self.source.name, day=self.part.day, file=f.key,
+                )
+            counts[f.key] = (read, ok, rejected)
         return counts, dict(Counter({reason: int(n) for reason, n in reasons}))
 
     def _swap(self) -> None:

@@ -1,8 +1,8 @@
 """The SQL that reads one export file and decides, row by row, whether it keeps the contract.
 
-ClickHouse does the reading and the checking itself, in one pass per file: every row is
-parsed into typed, nullable columns beside the reason it is rejected ('' when it is fine)
-and, for rejected rows only, the row as read (JSON). Nothing goes through Python.
+ClickHouse does the reading and the checking itself: every row is parsed into typed,
+nullable columns beside the reason it is rejected ('' when it is fine) and, for rejected
+rows only, the row as read (JSON). Nothing goes through Python.
 """
 
 from __future__ import annotations
@@ -60,17 +60,6 @@ def _parse_csv_field(column: Column, src: str) -> str:
     if t in ("Int32", "Int64", "UInt32", "UInt64", "Float64"):
         return f"to{t}OrNull({src})"
     raise ValueError(f"no CSV parser for type {t} of column {column.name}")
-
-
-def rows_table_columns(source: Source) -> list[tuple[str, str]]:
-    """Columns of the per-load scratch table: parsed values plus bookkeeping."""
-    cols = [(c.name, f"Nullable({base_type(c.ch_type)})") for c in source.columns]
-    return cols + [
-        ("_source_file", "String"),
-        ("_source_row", "UInt64"),
-        ("_reject_reason", "String"),
-        ("_raw_row", "String"),
-    ]
 
 
 def read_structure(source: Source, fmt: str) -> str:
@@ -147,8 +136,12 @@ def _reason(source: Source, fmt: str, day: dt.date) -> str:
     return f"multiIf({args}, '')"
 
 
-def insert_rows_sql(source: Source, fmt: str, day: dt.date, rows_table: str, table_fn: str) -> str:
-    """INSERT … SELECT reading one file into the scratch table (params: file_name + table_fn's)."""
+def validated_select_sql(source: Source, fmt: str, day: dt.date, table_fn: str) -> str:
+    """SELECT over one file: the parsed columns `p_<name>` (nullable), `_file_name`, `_row`
+    (1-based), `_reason` ('' for a good row) and `_raw` (the row as read, JSON, for bad rows).
+
+    Parameters: `file_name` plus those of `table_fn`.
+    """
     inner = [f"`{c.name}` AS src_{c.name}" for c in source.columns]
     if fmt == "CSV":
         inner.append("`_extra_field` AS src__extra_field")
@@ -161,7 +154,6 @@ def insert_rows_sql(source: Source, fmt: str, day: dt.date, rows_table: str, tab
     if fmt == "CSV":
         raw_row += ", src__extra_field AS `_extra_field`"
     return (
-        f"INSERT INTO {rows_table}\n"
         "SELECT\n    "
         + ",\n    ".join(parsed)
         + ",\n    {file_name:String} AS _file_name,\n"

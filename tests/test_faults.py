@@ -135,11 +135,11 @@ def pause(*args, **kwargs):
     print("paused", flush=True)
     time.sleep(120)
 if point == "after_first_file":
-    original = load._PartitionLoad._read_file
-    def read_then_pause(self, f):
-        original(self, f)
+    original = load._PartitionLoad._insert_rows
+    def read_then_pause(self, f, *, rejects):
+        original(self, f, rejects=rejects)
         pause()
-    load._PartitionLoad._read_file = read_then_pause
+    load._PartitionLoad._insert_rows = read_then_pause
 else:  # the day is swapped in, the ledger not yet written
     load.ledger.record = pause
 with open_warehouse(url) as client:
