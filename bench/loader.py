@@ -7,8 +7,9 @@ process on 127.0.0.1 so that serving S3 does not compete with the loaders for th
 GIL). Approaches, interleaved within every repeat (the order rotates between repeats):
 
   ours    ingest_loaders.load.load_partition(force=True): listing, DESCRIBE schema check,
-          s3() → Memory scratch table with a per-row reject reason, good rows → stage,
-          bad rows → rejects stage, per-file counts, REPLACE PARTITION swap, ledger.
+          s3() → every row checked, good rows → stage in the same pass, Parquet row count
+          from the footer (bad rows re-read → rejects stage only when rows are missing),
+          per-file counts, REPLACE PARTITION swap, ledger.
   sql     a raw `INSERT INTO t SELECT … FROM s3()` per file (after DROP PARTITION), into an
           equivalent MergeTree table: what ours costs without checks, staging and swap.
   arrow   boto3 get_object + pyarrow (parquet.read_table / csv.read_csv) + insert_arrow.
@@ -150,10 +151,10 @@ _STEPS = (
     (re.compile(r"^\s*CREATE TABLE raw\._load_", re.S), "create scratch tables"),
     (re.compile(r"^\s*DESCRIBE TABLE", re.S), "schema check (DESCRIBE s3())"),
     (re.compile(r"^\s*SELECT line FROM", re.S), "schema check (CSV header)"),
-    (re.compile(r"^\s*INSERT INTO raw\._load_\w+_rows", re.S), "read+validate s3() → Memory"),
-    (re.compile(r"^\s*INSERT INTO raw\._load_\w+_stage", re.S), "good rows Memory → stage"),
-    (re.compile(r"^\s*INSERT INTO raw\._load_\w+_rejects", re.S), "bad rows Memory → rejects"),
-    (re.compile(r"^\s*SELECT _source_file|^\s*SELECT _reject_reason", re.S), "per-file counts"),
+    (re.compile(r"^\s*INSERT INTO raw\._load_\w+_stage", re.S), "read+check s3() → stage"),
+    (re.compile(r"^\s*INSERT INTO raw\._load_\w+_rejects", re.S), "re-read bad rows → rejects"),
+    (re.compile(r"^\s*SELECT count\(\) FROM", re.S), "row count (Parquet footer)"),
+    (re.compile(r"^\s*SELECT (_source_file|file|reason),", re.S), "per-file counts"),
     (re.compile(r"^\s*ALTER TABLE .* REPLACE PARTITION", re.S), "swap (REPLACE PARTITION)"),
     (re.compile(r"^\s*DROP TABLE", re.S), "drop scratch tables"),
     (re.compile(r"load_ledger", re.S), "ledger (read/record)"),

@@ -5,6 +5,7 @@
         partition_by='request_date',
         order_by=['tenant_id', 'request_date'],
         tags=['daily'],
+        build_in_day_batches=true,
     )
 }}
 

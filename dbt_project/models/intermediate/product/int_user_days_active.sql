@@ -5,6 +5,7 @@
         partition_by='activity_date',
         order_by=['tenant_id', 'activity_date', 'user_id'],
         tags=['daily'],
+        build_in_day_batches=true,
     )
 }}
 

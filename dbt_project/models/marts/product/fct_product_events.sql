@@ -5,6 +5,7 @@
         partition_by='event_date',
         order_by=['tenant_id', 'occurred_at', 'user_id'],
         tags=['daily'],
+        build_in_day_batches=true,
     )
 }}
 

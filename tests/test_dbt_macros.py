@@ -1,0 +1,154 @@
+"""The project's dbt macros that change how models are built and tested, on a tiny project
+with the real dbt CLI and engine: day batches (macros/day_batches.sql) and the two-phase
+`unique` test (macros/test_unique.sql)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_dbt_plugin import REPO_ROOT, dbt, ok, query, write
+
+FIRST_DAY = dt.date(2026, 5, 1)
+DAYS = 10
+MACROS = ("generate_schema_name.sql", "partition_window.sql", "day_batches.sql",
+          "test_unique.sql")
+
+
+def events() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    days = [FIRST_DAY + dt.timedelta(days=int(d)) for d in rng.integers(0, DAYS, 400)]
+    return pd.DataFrame({"event_date": days, "value": rng.integers(0, 1000, 400)})
+
+
+def project(root: Path, warehouse: Path) -> Path:
+    files = {
+        "dbt_project.yml": """
+            name: tiny
+            profile: tiny
+            config-version: 2
+            macro-paths: ["macros"]
+            seeds:
+              tiny:
+                +column_types: {event_date: Date, value: Int64}
+        """,
+        "profiles.yml": f"""
+            tiny:
+              target: embedded
+              outputs:
+                embedded:
+                  type: chdb
+                  path: chdb://{warehouse}
+                  schema: analytics
+                  threads: 1
+        """,
+        # Exact per-day percentiles: the kind of aggregate that holds every value of an INSERT.
+        "models/daily_stats.sql": """
+            {{ config(materialized='incremental', incremental_strategy='insert_overwrite',
+                      partition_by='event_date', order_by='event_date',
+                      build_in_day_batches=true) }}
+            select
+                event_date,
+                toUInt64(count()) as events,
+                toFloat64(quantileExactInclusive(0.95)(value)) as p95
+            from {{ ref('events') }}
+            where {{ partition_window('event_date') }}
+            group by event_date
+        """,
+        "models/ids.sql": "select id from {{ ref('seen_ids') }}",
+        "models/_models.yml": """
+            version: 2
+            models:
+              - name: ids
+                columns:
+                  - name: id
+                    data_tests: [unique]
+        """,
+    }
+    write(root, files)
+    (root / "macros").mkdir()
+    for name in MACROS:
+        (root / "macros" / name).write_text((REPO_ROOT / "macros" / name).read_text())
+    (root / "seeds").mkdir()
+    events().to_csv(root / "seeds" / "events.csv", index=False)
+    return root
+
+
+def window(start: dt.date, end: dt.date, batch_days: int) -> str:
+    return json.dumps({"start_date": start.isoformat(), "end_date": end.isoformat(),
+                       "batch_days": batch_days})
+
+
+def expected_stats() -> list[tuple]:
+    """Per day: events and the 95th percentile with linear interpolation (numpy's default)."""
+    frame = events()
+    return [(day, len(g), float(np.percentile(g["value"], 95)))
+            for day, g in sorted(frame.groupby("event_date"))]
+
+
+def stats(warehouse: Path) -> list[tuple]:
+    return query(warehouse, "SELECT event_date, events, p95 FROM analytics.daily_stats "
+                            "ORDER BY event_date")
+
+
+def batch_lines(output: str) -> list[str]:
+    return re.findall(r"daily_stats: day batch \d+/\d+, [^\n]*", output)
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> tuple[Path, Path]:
+    warehouse = tmp_path / "wh"
+    root = project(tmp_path / "tiny", warehouse)
+    (root / "seeds" / "seen_ids.csv").write_text("id\na\nb\nc\n")
+    ok(dbt(["seed"], root, tmp_path))
+    return root, warehouse
+
+
+def test_a_long_window_is_built_in_day_batches_with_the_same_result(tiny, tmp_path):
+    root, warehouse = tiny
+    last = FIRST_DAY + dt.timedelta(days=DAYS - 1)
+    # First build (no table yet): 10 days in batches of 3 → 4 INSERTs, open at both ends.
+    run = ok(dbt(["run", "-s", "daily_stats", "--vars", window(FIRST_DAY, last, 3)],
+                 root, tmp_path))
+    assert batch_lines(run.stdout) == [
+        "daily_stats: day batch 1/4, days up to 2026-05-03",
+        "daily_stats: day batch 2/4, days 2026-05-04 to 2026-05-06",
+        "daily_stats: day batch 3/4, days 2026-05-07 to 2026-05-09",
+        "daily_stats: day batch 4/4, days from 2026-05-10",
+    ]
+    assert stats(warehouse) == expected_stats()
+
+    # An incremental run over part of the range, in batches of 2: the same days come back.
+    run = ok(dbt(["run", "-s", "daily_stats", "--vars",
+                  window(FIRST_DAY + dt.timedelta(days=2), last - dt.timedelta(days=1), 2)],
+                 root, tmp_path))
+    assert len(batch_lines(run.stdout)) == 4  # 7 days: 2 + 2 + 2 + 1
+    assert stats(warehouse) == expected_stats()
+
+    # batch_days 0 (or a window that fits one batch) is a single INSERT, same result.
+    run = ok(dbt(["run", "-s", "daily_stats", "--full-refresh", "--vars",
+                  window(FIRST_DAY, last, 0)], root, tmp_path))
+    assert batch_lines(run.stdout) == []
+    assert stats(warehouse) == expected_stats()
+
+
+def test_unique_finds_exactly_the_repeated_values(tiny, tmp_path):
+    root, warehouse = tiny
+    ok(dbt(["run", "-s", "ids"], root, tmp_path))
+    ok(dbt(["test", "-s", "ids"], root, tmp_path))
+
+    (root / "seeds" / "seen_ids.csv").write_text("id\na\nb\nb\nc\nd\nd\nd\n")
+    ok(dbt(["seed", "--full-refresh"], root, tmp_path))
+    ok(dbt(["run", "-s", "ids"], root, tmp_path))
+    failed = dbt(["test", "-s", "ids", "--store-failures"], root, tmp_path)
+    assert failed.returncode == 1
+    assert "Got 2 results" in failed.stdout
+    rows = query(warehouse, "SELECT unique_field, n_records FROM dbt_test__audit."
+                            "unique_ids_id ORDER BY unique_field")
+    assert rows == [("b", 2), ("d", 3)]
