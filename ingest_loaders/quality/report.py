@@ -39,8 +39,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("valid_values", "Great Expectations, on a sample of up to 20k rows: no impossible "
               "values (HTTP status outside 100-599, negative latency, bytes or money, "
               "currency other than USD, unknown plan, an email instead of its hash).", "ERROR"),
-    CheckSpec("ids_unique", "Distinct ids vs rows within the day (exact, SQL): at-least-once "
-              "duplicates are expected and deduplicated in staging; more than 2% is suspicious.",
+    CheckSpec("ids_unique", "Distinct ids vs rows within the day (SQL, over 64-bit id "
+              "hashes): at-least-once duplicates are expected and deduplicated in staging; "
+              "more than 2% is suspicious.",
               "WARN"),
     CheckSpec("plausible_values", "Great Expectations, on a sample of up to 20k rows: known "
               "event names (unknown ones are kept), HTTP methods, user roles, plausible latency, "
