@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from test_dbt_plugin import REPO_ROOT, dbt, ok, query, write
 
 FIRST_DAY = dt.date(2026, 5, 1)
