@@ -173,8 +173,9 @@ def _scoped(unique_id: str) -> bool:
     """The data tests that carry the __partition_window__ where (macros/test_where.sql)."""
     return unique_id.startswith("test.") and any(
         f"_{m}_" in unique_id for m in ("stg_raw__product_events", "stg_raw__api_requests",
-                                         "fct_product_events", "int_user_days_active",
-                                         "fct_user_activity_daily"))
+                                         "stg_raw__users", "fct_product_events",
+                                         "int_user_days_active", "fct_user_activity_daily",
+                                         "int_api_requests_rollup_daily"))
 
 
 def _by_kind(nodes: dict[str, float]) -> dict[str, float]:

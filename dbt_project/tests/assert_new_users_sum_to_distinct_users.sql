@@ -7,9 +7,10 @@ new_users as (
     group by tenant_id
 ),
 
+-- From the user-day grain rather than the events: the same users, a fraction of the rows.
 users as (
     select tenant_id, toUInt64(uniqExact(user_id)) as distinct_users
-    from {{ ref('stg_raw__product_events') }}
+    from {{ ref('int_user_days_active') }}
     group by tenant_id
 )
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
+from pydantic import Field
 
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.resources import WarehouseResource
@@ -23,15 +24,25 @@ from orchestration.transform.translator import WarehouseDbtTranslator
 from saas_warehouse.warehouse import warehouse_lock
 
 
-def dbt_build_args(start: dt.date, end: dt.date, *, full_refresh: bool = False) -> list[str]:
+def dbt_build_args(
+    start: dt.date, end: dt.date, *, full_refresh: bool = False, batch_days: int | None = None
+) -> list[str]:
     """`dbt build` for the days [start, end]; the models read the window from these vars."""
-    window = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+    window: dict[str, object] = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+    if batch_days is not None:
+        window["batch_days"] = batch_days
     args = ["build", "--vars", json.dumps(window)]
     return [*args, "--full-refresh"] if full_refresh else args
 
 
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
+    batch_days: int | None = Field(
+        default=None,
+        description="Days per INSERT when the big models build a long window "
+        "(macros/day_batches.sql; default 7, 0 = a single INSERT). Lower it if a backfill "
+        "runs out of memory, raise it on a large server.",
+    )
 
 
 @contextmanager
@@ -69,7 +80,9 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         window = context.partition_time_window
         start = window.start.date()
         end = window.end.date() - dt.timedelta(days=1)  # the window's end is exclusive
-        args = dbt_build_args(start, end, full_refresh=config.full_refresh)
+        args = dbt_build_args(
+            start, end, full_refresh=config.full_refresh, batch_days=config.batch_days
+        )
         context.log.info(f"dbt {' '.join(args)}")
         # No warehouse connection is open in this process here: the embedded engine is
         # released by every step that used it, so the dbt process can open it.
