@@ -22,7 +22,7 @@ demo: $(INSTALLED)
 ## Lint and type checks, then the test suite: real chDB, real dbt, real Dagster runs, a
 ## local S3 server.
 test: lint chromium
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 ## ruff (Python), mypy (types), sqlfluff (dbt models, ClickHouse dialect; the dbt templater
 ## compiles against a throwaway embedded warehouse, never .warehouse).
