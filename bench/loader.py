@@ -400,7 +400,7 @@ def _versions(client: Any) -> dict[str, str]:
     }
 
 
-def _machine() -> str:
+def machine_description() -> str:
     model = "unknown cpu"
     try:
         with open("/proc/cpuinfo") as f:
@@ -586,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         with open_warehouse(f"chdb://{tmp / 'warehouse'}") as client:
             bench = Bench(client, s3, landing)
             meta = {
-                "machine": _machine(),
+                "machine": machine_description(),
                 "versions": _versions(client),
                 "generate": summary,
                 "command": "python -m bench.loader " + " ".join(argv if argv is not None

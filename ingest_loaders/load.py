@@ -226,8 +226,7 @@ class _PartitionLoad:
 
     def _insert_rows(self, f: LandingFile, *, rejects: bool) -> None:
         """One read of `f`: its good rows into the stage, or its bad rows into the rejects."""
-        structure = read_structure(self.source, self.fmt)
-        table_fn, params = self.landing.table_function(f, self.fmt, structure)
+        table_fn, params = self._table_function(f)
         rows = validated_select_sql(self.source, self.fmt, self.part.day, table_fn)
         if rejects:
             sql = f"""
@@ -255,13 +254,16 @@ class _PartitionLoad:
 
     def _file_rows(self, f: LandingFile) -> int:
         """Rows in a Parquet file, from its footer (no data is read)."""
-        structure = read_structure(self.source, self.fmt)
-        table_fn, params = self.landing.table_function(f, self.fmt, structure)
+        table_fn, params = self._table_function(f)
         with self._reading(f):
             result = self.client.query(
                 f"SELECT count() FROM {table_fn}", parameters=params, settings=READ_SETTINGS
             )
         return int(result.result_rows[0][0])
+
+    def _table_function(self, f: LandingFile) -> tuple[str, dict]:
+        """s3()/file() reading `f` with the source's read structure, and its parameters."""
+        return self.landing.table_function(f, self.fmt, read_structure(self.source, self.fmt))
 
     @contextmanager
     def _reading(self, f: LandingFile) -> Iterator[None]:

@@ -17,9 +17,15 @@
     {%- if bounds is none or not is_incremental() -%}
         true
     {%- else -%}
-        {{ column }} between toDate('{{ bounds[0] }}') - ({{ lookback_days }})
-            and toDate('{{ bounds[1] }}') + ({{ lookahead_days }})
+        {{ window_condition(column, bounds, lookback_days, lookahead_days) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The window's days widened by lookback/lookahead, as a condition on `column`. -#}
+{% macro window_condition(column, bounds, lookback_days, lookahead_days) -%}
+    {{ column }} between toDate('{{ bounds[0] }}') - ({{ lookback_days }})
+        and toDate('{{ bounds[1] }}') + ({{ lookahead_days }})
 {%- endmacro %}
 
 
@@ -57,7 +63,6 @@
     {%- if bounds is none or flags.FULL_REFRESH -%}
         true
     {%- else -%}
-        {{ column }} between toDate('{{ bounds[0] }}') - ({{ lookback_days }})
-            and toDate('{{ bounds[1] }}') + ({{ lookahead_days }})
+        {{ window_condition(column, bounds, lookback_days, lookahead_days) }}
     {%- endif -%}
 {%- endmacro %}

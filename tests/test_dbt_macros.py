@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_dbt_plugin import REPO_ROOT, dbt, ok, query, write
+from test_dbt_plugin import REPO_ROOT, dbt, ok, query, tiny_profile, write
 
 FIRST_DAY = dt.date(2026, 5, 1)
 DAYS = 10
@@ -37,16 +37,7 @@ def project(root: Path, warehouse: Path) -> Path:
               tiny:
                 +column_types: {event_date: Date, value: Int64}
         """,
-        "profiles.yml": f"""
-            tiny:
-              target: embedded
-              outputs:
-                embedded:
-                  type: chdb
-                  path: chdb://{warehouse}
-                  schema: analytics
-                  threads: 1
-        """,
+        "profiles.yml": tiny_profile(warehouse),
         # Exact per-day percentiles: the kind of aggregate that holds every value of an INSERT.
         "models/daily_stats.sql": """
             {{ config(materialized='incremental', incremental_strategy='insert_overwrite',

@@ -60,6 +60,20 @@ def write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text).lstrip())
 
 
+def tiny_profile(warehouse: Path) -> str:
+    """profiles.yml of a throwaway project named `tiny` on an embedded warehouse."""
+    return f"""
+        tiny:
+          target: embedded
+          outputs:
+            embedded:
+              type: chdb
+              path: chdb://{warehouse}
+              schema: analytics
+              threads: 2
+    """
+
+
 @pytest.fixture
 def tiny_project(tmp_path: Path) -> tuple[Path, Path]:
     """A throwaway project: a seed, a view, a table and an incremental model with unique_key."""
@@ -76,16 +90,7 @@ def tiny_project(tmp_path: Path) -> tuple[Path, Path]:
                     +schema: marts
                 macro-paths: ["macros"]
             """,
-            "profiles.yml": f"""
-                tiny:
-                  target: embedded
-                  outputs:
-                    embedded:
-                      type: chdb
-                      path: chdb://{warehouse}
-                      schema: analytics
-                      threads: 2
-            """,
+            "profiles.yml": tiny_profile(warehouse),
             # The project's own rule: custom schemas are database names, as-is.
             "macros/generate_schema_name.sql": (REPO_ROOT / "macros/generate_schema_name.sql")
             .read_text(),
