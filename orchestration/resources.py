@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import dagster as dg
 from clickhouse_connect.driver.client import Client
@@ -28,6 +28,15 @@ class WarehouseResource(dg.ConfigurableResource):
         with warehouse_lock(self.url, on_wait=on_wait), open_warehouse(self.url) as client:
             ensure_databases(client)
             yield client
+
+    @contextmanager
+    def open_many(
+        self, count: int, on_wait: Callable[[str], None] | None = None
+    ) -> Iterator[list[Client]]:
+        """`count` clients for one step's threads (the embedded engine takes many clients in
+        the one process that holds it)."""
+        with self.open(on_wait) as first, ExitStack() as more:
+            yield [first, *(more.enter_context(open_warehouse(self.url)) for _ in range(count - 1))]
 
     def describe(self) -> str:
         return redact_url(self.url)

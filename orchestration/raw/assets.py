@@ -6,7 +6,8 @@ import dagster as dg
 from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.errors import TerminalLoadError, TransientLoadError
-from ingest_loaders.load import LoadResult, load_partition
+from ingest_loaders.load import LoadResult
+from ingest_loaders.load_days import LOAD_WORKERS, load_days
 from ingest_loaders.quality import validate_days
 from ingest_loaders.read_sql import base_type
 from ingest_loaders.sources import SOURCES, Source
@@ -86,21 +87,21 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         days = [dt.date.fromisoformat(k) for k in context.partition_keys]
         zone = landing.landing()
-        results: list[LoadResult] = []
-        with warehouse.open(on_wait=context.log.info) as client:
-            for day in days:
-                try:
-                    result = load_partition(client, zone, source.name, day)
-                except TransientLoadError as e:
-                    context.log.warning(f"{e} — transient, the step will be retried")
-                    raise
-                except TerminalLoadError as e:
-                    raise dg.Failure(
-                        description=f"{e}. Fix or re-export the files, then re-run this day.",
-                        allow_retries=False,
-                    ) from e
-                context.log.info(_summary(result))
-                results.append(result)
+        with warehouse.open_many(LOAD_WORKERS, on_wait=context.log.info) as clients:
+            try:
+                results = load_days(
+                    clients, zone, source.name, days,
+                    on_loaded=lambda r: context.log.info(_summary(r)),
+                )
+            except TransientLoadError as e:
+                context.log.warning(f"{e} — transient, the step will be retried")
+                raise
+            except TerminalLoadError as e:
+                raise dg.Failure(
+                    description=f"{e}. Fix or re-export the files, then re-run this day.",
+                    allow_retries=False,
+                ) from e
+            client = clients[0]
             loaded_days = [r.day for r in results if r.status != "incomplete"]
             # Unchanged days are validated too: the checks judge what raw holds now.
             report = validate_days(client, source.name, loaded_days) if loaded_days else None

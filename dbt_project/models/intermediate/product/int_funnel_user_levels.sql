@@ -52,7 +52,7 @@ events as (
         event,
         event_date,
         occurred_at
-    from {{ ref('stg_raw__product_events') }}
+    from {{ ref('fct_product_events') }}
     where {{ partition_window('event_date', lookback_days, lookback_days) }}
         and event in (select funnel_steps.event from funnel_steps)
 ),

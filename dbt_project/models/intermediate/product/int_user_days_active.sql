@@ -10,7 +10,8 @@
 }}
 
 -- One row per (tenant, user, day) on which the user was active (>= 1 product event).
--- The compact building block for dau/wau/mau, first-seen and retention.
+-- The compact building block for dau/wau/mau, first-seen and retention. Reads the deduplicated
+-- events of fct_product_events (deduplicating the raw events again would cost a second pass).
 with
 
 events as (
@@ -19,7 +20,7 @@ events as (
         user_id,
         event_date,
         occurred_at
-    from {{ ref('stg_raw__product_events') }}
+    from {{ ref('fct_product_events') }}
     where {{ partition_window('event_date') }}
 ),
 

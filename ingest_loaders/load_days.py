@@ -1,0 +1,71 @@
+"""Load several days of one source, a few days at a time.
+
+One load keeps about one core busy: reading one Parquet file is mostly one ClickHouse
+thread, and a small partition is a chain of short statements that wait on each other. Two
+days loaded side by side, each on its own client, keep two cores busy (the embedded engine
+takes many clients in one process; a server takes many connections). Each day is still its
+own all-or-nothing load (`load_partition`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+
+from clickhouse_connect.driver.client import Client
+
+from ingest_loaders.landing import Landing
+from ingest_loaders.load import LoadResult, load_partition
+from ingest_loaders.tables import ensure_raw_tables
+
+# Days loaded at once; more clients than cores only adds contention on the embedded engine.
+LOAD_WORKERS = 2
+
+
+def load_days(
+    clients: Sequence[Client],
+    landing: Landing,
+    source_name: str,
+    days: Sequence[dt.date],
+    *,
+    on_loaded: Callable[[LoadResult], None] | None = None,
+) -> list[LoadResult]:
+    """Load `days` of `source_name` with one worker per client; results in day order.
+
+    After the first failure no further day is started; the days already loaded stay loaded
+    (as they would have, one after another) and the earliest failing day's error is raised.
+    """
+    if not clients:
+        raise ValueError("load_days needs at least one client")
+    ensure_raw_tables(clients[0])  # once, not racing in every worker
+    free = list(clients)
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def load(day: dt.date) -> LoadResult | None:
+        if stop.is_set():
+            return None
+        with lock:
+            client = free.pop()
+        try:
+            result = load_partition(client, landing, source_name, day)
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            with lock:
+                free.append(client)
+        if on_loaded:
+            on_loaded(result)
+        return result
+
+    with ThreadPoolExecutor(len(clients), thread_name_prefix=f"load-{source_name}") as pool:
+        futures: list[Future[LoadResult | None]] = [pool.submit(load, day) for day in days]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        stop.set()
+    for future in futures:  # all done: the pool's exit waited for the running ones
+        if future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
+    return [r for f in futures if (r := f.result()) is not None]
