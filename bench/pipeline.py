@@ -282,8 +282,9 @@ def dashboard_latency(url: str, tenant: str, plan: str, last_day: dt.date,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--events-per-day", type=int, default=1_200_000,
-                        help="backfill: generator's weekday product events (1.2M → ≥1M/day)")
+    parser.add_argument("--events-per-day", type=int, default=1_350_000,
+                        help="backfill: generator's weekday product events (1.35M → ≥1M "
+                             "deduplicated events/day on average, weekends included)")
     parser.add_argument("--days", type=int, default=30, help="backfill days (default 30)")
     parser.add_argument("--backfill-chunk-days", type=int, default=0,
                         help="backfill as consecutive run_range calls of this many days "
