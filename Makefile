@@ -44,9 +44,11 @@ dev: $(INSTALLED)
 	mkdir -p .dagster && test -f .dagster/dagster.yaml || cp dagster.yaml .dagster/dagster.yaml
 	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} $(BIN)/dagster dev -w workspace.yaml
 
-## Benchmarks (slow; figures go to BENCHMARKS.md).
+## Benchmarks (slow, ~20 min; figures go to BENCHMARKS.md): the loader, then the pipeline
+## (30-day backfill, daily incremental cost after 10 vs 59 days, dashboard latency).
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.loader
+	$(BIN)/python -m bench.pipeline --inc-history 10,59 --inc-repeat 2
 
 clean:
 	rm -rf .warehouse .dagster data/landing dbt_project/target

@@ -237,7 +237,7 @@ def _reexport_without_busiest_tenant(landing: Path, day_: dt.date) -> str:
     import pyarrow.parquet as pq
 
     events = pq.read_table(next((landing / "product_events" / f"dt={day_}").glob("*.parquet")))
-    tenant = pc.mode(events["tenant_id"])[0]["mode"].as_py()
+    tenant = str(events["tenant_id"].to_pandas().value_counts().idxmax())
     for source in ("product_events", "api_requests"):
         folder = landing / source / f"dt={day_}"
         for path in folder.glob("*.parquet"):

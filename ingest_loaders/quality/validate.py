@@ -113,7 +113,8 @@ def _expectations(source: Source, sample: Any) -> list[CheckOutcome]:
         "ERROR": CheckOutcome("valid_values", True, days_header=header),
         "WARN": CheckOutcome("plausible_values", True, days_header=header),
     }
-    days = sorted(set(sample["_day"]))  # an empty day has no values to judge
+    # An empty day has no values to judge (an empty result may come back without columns).
+    days = sorted(set(sample["_day"])) if len(sample) else []
     rows = run_suite(source.name, sample.drop(columns="_day")) if days else []
     if all(row["success"] for row in rows):
         per_day = [(day, rows) for day in days]

@@ -87,7 +87,8 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         days = [dt.date.fromisoformat(k) for k in context.partition_keys]
         zone = landing.landing()
-        with warehouse.open_many(LOAD_WORKERS, on_wait=context.log.info) as clients:
+        workers = max(1, min(LOAD_WORKERS, len(days)))
+        with warehouse.open_many(workers, on_wait=context.log.info) as clients:
             try:
                 results = load_days(
                     clients, zone, source.name, days,
