@@ -10,9 +10,9 @@ own all-or-nothing load (`load_partition`).
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import queue
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from clickhouse_connect.driver.client import Client
 
@@ -39,33 +39,27 @@ def load_days(
     """
     if not clients:
         raise ValueError("load_days needs at least one client")
-    ensure_raw_tables(clients[0])  # once, not racing in every worker
-    free = list(clients)
-    lock = threading.Lock()
-    stop = threading.Event()
+    # Before the workers start: on a new warehouse two of them would create the tables at once.
+    ensure_raw_tables(clients[0])
+    free: queue.SimpleQueue[Client] = queue.SimpleQueue()
+    for client in clients:
+        free.put(client)
 
-    def load(day: dt.date) -> LoadResult | None:
-        if stop.is_set():
-            return None
-        with lock:
-            client = free.pop()
+    def load(day: dt.date) -> LoadResult:
+        client = free.get()
         try:
             result = load_partition(client, landing, source_name, day)
-        except BaseException:
-            stop.set()
-            raise
         finally:
-            with lock:
-                free.append(client)
+            free.put(client)
         if on_loaded:
             on_loaded(result)
         return result
 
     with ThreadPoolExecutor(len(clients), thread_name_prefix=f"load-{source_name}") as pool:
-        futures: list[Future[LoadResult | None]] = [pool.submit(load, day) for day in days]
+        futures = [pool.submit(load, day) for day in days]
         wait(futures, return_when=FIRST_EXCEPTION)
-        stop.set()
-    for future in futures:  # all done: the pool's exit waited for the running ones
-        if future.exception() is not None:
-            raise future.exception()  # type: ignore[misc]
-    return [r for f in futures if (r := f.result()) is not None]
+        for future in futures:  # after a failure: the days not started yet are not started
+            future.cancel()
+    # Days start in order, so a failed day comes before every cancelled one: result() raises
+    # the earliest failing day's error.
+    return [future.result() for future in futures]

@@ -17,10 +17,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
-import os
 import shutil
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,10 +25,13 @@ import bi_oracle as oracle
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
+from test_dbt_plugin import DBT_PROJECT, dbt, ok
 
 from saas_warehouse.runner import run_range
-from saas_warehouse.settings import REPO_ROOT, Settings
+from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
 
 START = dt.date(2026, 3, 1)
@@ -194,13 +194,15 @@ def test_bi_views_match_the_oracle_after_one_range_run(
     run_range(bi_settings, ALL_DAYS[0], ALL_DAYS[-1], instance=instance)
     problems = compare_all(bi_settings, bi_landing, ALL_DAYS, f"one run of {DAYS} days")
     # The same warehouse rebuilt from scratch by dbt from the shell gives the same views.
-    target = tmp_path / "dbt_target"
-    dbt_from_shell(["build", "--target", "embedded", "--full-refresh"], bi_settings, target)
+    url = bi_settings.warehouse_url
+    ok(dbt(["build", "--target", "embedded", "--full-refresh"], DBT_PROJECT, tmp_path,
+           WAREHOUSE_URL=url))
     problems += compare_all(bi_settings, bi_landing, ALL_DAYS, "after dbt build --full-refresh")
     assert not problems, "\n".join(problems)
 
     # dbt docs: the catalog holds every bi view, and every one of its columns is described.
-    dbt_from_shell(["docs", "generate", "--target", "embedded"], bi_settings, target)
+    ok(dbt(["docs", "generate", "--target", "embedded"], DBT_PROJECT, tmp_path, WAREHOUSE_URL=url))
+    target = tmp_path / "dbt_target"
     catalog = json.loads((target / "catalog.json").read_text())["nodes"]
     manifest = json.loads((target / "manifest.json").read_text())["nodes"]
     bi_models = [uid for uid, node in manifest.items()
@@ -208,18 +210,7 @@ def test_bi_views_match_the_oracle_after_one_range_run(
     assert sorted(manifest[uid]["name"] for uid in bi_models) == sorted(oracle.ALL_VIEWS)
     for uid in bi_models:
         described = {name for name, c in manifest[uid]["columns"].items() if c["description"]}
-        assert set(catalog[uid]["columns"]) <= described, uid
-
-
-def dbt_from_shell(args: list[str], settings: Settings, target: Path) -> None:
-    """The dbt CLI of this environment in dbt_project/, as a user runs it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
-    env.update(WAREHOUSE_URL=settings.warehouse_url, DBT_TARGET_PATH=str(target),
-               DBT_LOG_PATH=str(target / "logs"), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    result = subprocess.run([str(Path(sys.executable).parent / "dbt"), *args],
-                            cwd=REPO_ROOT / "dbt_project", env=env, capture_output=True,
-                            text=True, check=False)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        assert catalog[uid]["columns"] and set(catalog[uid]["columns"]) <= described, uid
 
 
 # A fresh warehouse: days 1-5; then 7-10 (day 6 missing: a gap inside the loaded range, so
@@ -233,9 +224,6 @@ REEXPORTED_DAY = 3
 def _reexport_without_busiest_tenant(landing: Path, day_: dt.date) -> str:
     """A corrected re-export of a day's events and requests: the busiest tenant's rows are
     gone (its users' first-ever day, dau, retention and funnel cohorts move)."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     events = pq.read_table(next((landing / "product_events" / f"dt={day_}").glob("*.parquet")))
     tenant = str(events["tenant_id"].to_pandas().value_counts().idxmax())
     for source in ("product_events", "api_requests"):
