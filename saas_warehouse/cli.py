@@ -88,6 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     apply.add_argument("--dry-run", action="store_true", help="print the SQL, apply nothing")
     apply.add_argument("--passwords-file", help="JSON {tenant_id: password}, kept out of git")
+
+    embed = sub.add_parser(
+        "embed-url",
+        help="print a Metabase signed-embedding URL for a tenant's dashboard",
+        description="Signs a Metabase embedding token (HS256) for the dashboard with tenant_id as "
+        "a locked parameter. Needs METABASE_SITE_URL and METABASE_EMBEDDING_SECRET_KEY; the "
+        "tenant must exist in the warehouse.",
+    )
+    embed.add_argument("--tenant", required=True, help="the tenant the dashboard is locked to")
+    embed.add_argument("--dashboard", type=int, required=True, help="Metabase dashboard id")
+    embed.add_argument("--minutes", type=int, default=10, help="token lifetime (default: 10)")
     return parser
 
 
@@ -108,12 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             _report(settings, args.out, args.tenant, args.plan)
         elif args.command == "access":
             _access_apply(settings, args.dry_run, args.passwords_file)
+        elif args.command == "embed-url":
+            _embed_url(settings, args.tenant, args.dashboard, args.minutes)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # the contract: one line on stderr, non-zero exit
-        message = " ".join(str(e).split()) or type(e).__name__
-        print(f"error: {message}", file=sys.stderr)
+        from saas_warehouse.warehouse import clickhouse_message
+
+        print(f"error: {clickhouse_message(e) or type(e).__name__}", file=sys.stderr)
         return 1
     return 0
 
@@ -194,9 +208,10 @@ def _print_raw_counts(settings: Settings, start: dt.date, end: dt.date) -> None:
 
 
 def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
-    from saas_warehouse.access.sessions import analyst_session, tenant_session
+    from saas_warehouse.access.sessions import analyst_session
 
-    session = tenant_session(settings.warehouse_url, tenant) if tenant else analyst_session(
+    # `--tenant ""` is a tenant session that refuses, never the analyst's.
+    session = _tenant_session(settings, tenant) if tenant is not None else analyst_session(
         settings.warehouse_url
     )
     with session as client:
@@ -208,21 +223,54 @@ def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
     _print_table(list(result.column_names), result.result_rows)
 
 
+def _tenant_session(settings: Settings, tenant: str):
+    from saas_warehouse.access.limits import TenantLimits
+    from saas_warehouse.access.sessions import read_passwords, tenant_session
+
+    return tenant_session(
+        settings.warehouse_url, tenant,
+        limits=TenantLimits.load(settings.tenant_limits_file),
+        passwords=read_passwords(settings.tenant_passwords_file),
+    )
+
+
 def _report(settings: Settings, out: str, tenant: str | None, plan: str | None) -> None:
     from saas_warehouse.report import write_report
 
-    path = write_report(settings.warehouse_url, out, tenant=tenant, plan=plan)
+    session = _tenant_session(settings, tenant) if tenant is not None else None
+    path = write_report(settings.warehouse_url, out, tenant=tenant, plan=plan, session=session)
     print(f"wrote {path}", file=sys.stderr)
 
 
 def _access_apply(settings: Settings, dry_run: bool, passwords_file: str | None) -> None:
     from saas_warehouse.access.apply import apply_access
+    from saas_warehouse.access.limits import TenantLimits
 
-    apply_access(settings.warehouse_url, dry_run=dry_run, passwords_file=passwords_file)
+    apply_access(settings.warehouse_url, dry_run=dry_run,
+                 passwords_file=passwords_file or settings.tenant_passwords_file,
+                 limits=TenantLimits.load(settings.tenant_limits_file))
+
+
+def _embed_url(settings: Settings, tenant: str, dashboard: int, minutes: int) -> None:
+    from saas_warehouse.access.embed import signed_dashboard_url
+    from saas_warehouse.access.sessions import access_model
+
+    if not settings.metabase_site_url or not settings.metabase_secret_key:
+        raise ValueError("set METABASE_SITE_URL and METABASE_EMBEDDING_SECRET_KEY (Metabase: "
+                         "Admin → Embedding → Static embedding)")
+    access_model(settings.warehouse_url).require_tenant(tenant)
+    print(signed_dashboard_url(settings.metabase_site_url, settings.metabase_secret_key,
+                               dashboard, tenant, minutes=minutes))
 
 
 def _print_table(header: list[str], rows: Sequence[Sequence[object]]) -> None:
-    cells = [header] + [["" if v is None else str(v) for v in row] for row in rows]
+    if not header:  # a statement without a result set
+        return
+    # Rows as wide as the header (a KILL QUERY result once came back narrower).
+    cells = [header] + [
+        [("" if v is None else str(v)) for v in row][: len(header)]
+        + [""] * (len(header) - len(row)) for row in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for n, row in enumerate(cells):
         print("  ".join(v.rjust(w) if n and _numeric(v) else v.ljust(w)

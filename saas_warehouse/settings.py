@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -18,11 +18,18 @@ class Settings:
     warehouse_url: `chdb:///abs/path` (embedded engine) or `http(s)://user:pass@host:port`.
     landing_url: `s3://bucket/prefix`, `file:///abs/dir` or a plain directory path.
     dagster_home: the Dagster instance directory.
+    tenant_passwords_file: JSON {tenant_id: password} for tenant logins on a server.
+    tenant_limits_file: TOML overriding the tenant limits (saas_warehouse/access/limits.py).
+    metabase_site_url, metabase_secret_key: for signed embedding URLs (`embed-url`).
     """
 
     warehouse_url: str
     landing_url: str
     dagster_home: str
+    tenant_passwords_file: str | None = None
+    tenant_limits_file: str | None = None
+    metabase_site_url: str | None = None
+    metabase_secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -31,6 +38,10 @@ class Settings:
             warehouse_url=env.get("WAREHOUSE_URL") or f"chdb://{REPO_ROOT / '.warehouse'}",
             landing_url=env.get("LANDING_URL") or str(REPO_ROOT / "data" / "landing"),
             dagster_home=env.get("DAGSTER_HOME") or str(REPO_ROOT / ".dagster"),
+            tenant_passwords_file=env.get("SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE") or None,
+            tenant_limits_file=env.get("SAAS_WAREHOUSE_TENANT_LIMITS") or None,
+            metabase_site_url=env.get("METABASE_SITE_URL") or None,
+            metabase_secret_key=env.get("METABASE_EMBEDDING_SECRET_KEY") or None,
         )
 
     @property

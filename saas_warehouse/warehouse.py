@@ -7,6 +7,7 @@ only for the duration of one step (`open_warehouse`) and close it before startin
 from __future__ import annotations
 
 import fcntl
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,6 +63,19 @@ def open_warehouse(warehouse_url: str, engine_config: Path | None = None) -> Ite
         yield client
     finally:
         client.close()
+
+
+_REPEATED_CODE = re.compile(r"^(Code: \d+\. DB::Exception: )(?:Code: \d+\. DB::Exception: )+")
+_VERSION = re.compile(r" \(version [^)]*\)")
+_REPEATED_NAME = re.compile(r"(\(([A-Z_]+)\))\.? \(\2\)")
+
+
+def clickhouse_message(error: BaseException) -> str:
+    """ClickHouse's error message on one line, once: chDB repeats the `Code: N.
+    DB::Exception:` prefix and the error name, and adds a version trailer."""
+    text = " ".join(str(error).split())
+    text = _REPEATED_CODE.sub(r"\1", text)
+    return _REPEATED_NAME.sub(r"\1", _VERSION.sub("", text))
 
 
 def ensure_databases(client: Client) -> None:

@@ -1,22 +1,26 @@
-"""Tenant isolation is enforced by ClickHouse itself: these tests try to break it."""
+"""Tenant isolation is enforced by ClickHouse itself: these tests try to break it the way an
+attacker or a misconfigured BI tool would (CONTRACT.md §6)."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from saas_warehouse.access.model import UnknownTenantError, check_tenant_id
-from saas_warehouse.access.server import ALL_ROWS_POLICY, access_plan
+from saas_warehouse.access.guard import RefusedStatementError
+from saas_warehouse.access.limits import TenantLimits
+from saas_warehouse.access.model import UnknownTenantError
 from saas_warehouse.access.sessions import access_model, analyst_session, tenant_session
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
 
 SCOPED_VIEWS = ["kpi_tenant_daily", "api_usage_daily", "funnel_daily", "retention_cohorts"]
-DENIED = (497, 164)  # ACCESS_DENIED, READONLY
+ACCESS_DENIED, READONLY, SETTING_CONSTRAINT_VIOLATION = 497, 164, 452
+TOO_MANY_ROWS, QUOTA_EXCEEDED, TOO_MANY_ROWS_OR_BYTES = 158, 201, 396
 
 
 def admin_counts(url: str) -> dict[tuple[str, str], int]:
@@ -43,6 +47,17 @@ def three_tenants(url: str) -> list[str]:
 def error_code(error: BaseException) -> int:
     match = re.search(r"Code: (\d+)", str(error))
     return int(match.group(1)) if match else -1
+
+
+def cli(url: str, *args: str, extra_env: dict[str, str] | None = None):
+    env = {"WAREHOUSE_URL": url, "PATH": "/usr/bin:/bin", **(extra_env or {})}
+    return subprocess.run([sys.executable, "-m", "saas_warehouse.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def tenant(built_warehouse: Settings) -> str:
+    return three_tenants(built_warehouse.warehouse_url)[0]
 
 
 def test_the_model_matches_the_contract(built_warehouse: Settings) -> None:
@@ -79,38 +94,226 @@ def test_each_tenant_sees_only_its_own_rows(built_warehouse: Settings) -> None:
 
 
 @pytest.mark.parametrize(
+    ("sql", "codes"),
+    [
+        ("SELECT count() FROM raw.product_events", (ACCESS_DENIED,)),
+        ("SELECT count() FROM raw.load_ledger", (ACCESS_DENIED,)),
+        ("SELECT count() FROM staging.stg_raw__product_events", (ACCESS_DENIED,)),
+        ("SELECT count() FROM analytics.fct_tenant_kpis_daily", (ACCESS_DENIED,)),
+        ("SELECT count() FROM analytics.dim_tenants", (ACCESS_DENIED,)),
+        ("SELECT * FROM system.users", (ACCESS_DENIED,)),
+        ("SELECT * FROM system.row_policies", (ACCESS_DENIED,)),
+        ("SELECT * FROM system.quotas", (ACCESS_DENIED,)),
+        ("SELECT dictGet('analytics.d', 'x', 1)", ()),
+        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS readonly = 0", (READONLY,)),
+        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS additional_table_filters = "
+         "{'bi.kpi_tenant_daily': '1'}", (SETTING_CONSTRAINT_VIOLATION,)),
+        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_threads = 64",
+         (SETTING_CONSTRAINT_VIOLATION,)),
+        # Lifting a limit by setting it to 0 (= unlimited), or above its ceiling.
+        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_execution_time = 0",
+         (SETTING_CONSTRAINT_VIOLATION,)),
+        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_memory_usage = 0",
+         (SETTING_CONSTRAINT_VIOLATION,)),
+        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_result_rows = 100000000",
+         (SETTING_CONSTRAINT_VIOLATION,)),
+        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_rows_to_read = 0",
+         (SETTING_CONSTRAINT_VIOLATION,)),
+    ],
+)
+def test_the_engine_refuses_reads_and_settings_beyond_the_login(
+    built_warehouse: Settings, tenant: str, sql: str, codes: tuple[int, ...]
+) -> None:
+    with tenant_session(built_warehouse.warehouse_url, tenant) as client:
+        with pytest.raises((DatabaseError, RefusedStatementError)) as refused:
+            client.query(sql)
+    if codes:  # refused by ClickHouse itself, with this error
+        assert error_code(refused.value) in codes, str(refused.value)[:300]
+    else:  # refused by the session's guard before it ran
+        assert isinstance(refused.value, RefusedStatementError), str(refused.value)[:300]
+
+
+@pytest.mark.parametrize(
     "sql",
     [
-        "SELECT count() FROM raw.product_events",
-        "SELECT count() FROM raw.load_ledger",
-        "SELECT count() FROM staging.stg_raw__product_events",
-        "SELECT count() FROM analytics.fct_tenant_kpis_daily",
-        "SELECT count() FROM analytics.dim_tenants",
-        "SELECT * FROM system.users",
-        "SELECT * FROM system.row_policies",
+        # Files: the scalar file() reads any file the process can on the embedded engine.
+        "SELECT file('/proc/self/environ')",
+        "SELECT FILE('/etc/passwd')",
+        "SELECT arrayMap(p -> file(p), ['/etc/passwd'])",
+        "SELECT length(file('/etc/passwd')) FROM bi.kpi_tenant_daily LIMIT 1",
         "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+        # Network, other servers, processes, dictionaries: table functions.
         "SELECT * FROM s3('http://127.0.0.1:1/bucket/x.csv', 'CSV', 'a String')",
         "SELECT * FROM url('http://127.0.0.1:1/x.csv', 'CSV', 'a String')",
         "SELECT * FROM remote('127.0.0.1:1', 'analytics', 'dim_tenants')",
+        "SELECT * FROM executable('id', 'TSV', 'x String')",
+        "SELECT * FROM dictionary('analytics.d')",
+        "SELECT * FROM numbers(1000000000)",
+        "SELECT dictGetString('d', 'x', toUInt64(1))",
+        "SELECT catboostEvaluate('/tmp/model.bin', 1)",
+        "SELECT addressToLine(toUInt64(1))",
+        # Writes, DDL, more than one statement, non-SELECT statements.
+        "SELECT 1 INTO OUTFILE '/tmp/tenant-out.txt' TRUNCATE",
+        "SELECT 1 FORMAT JSON",
+        "SELECT 1; SELECT file('/etc/passwd')",
+        "SELECT 1; DROP TABLE raw.users",
         "INSERT INTO bi.kpi_tenant_daily (tenant_id) VALUES ('x')",
         "CREATE TABLE bi.stolen ENGINE = Memory AS SELECT * FROM analytics.dim_tenants",
         "CREATE VIEW bi.mine AS SELECT * FROM analytics.fct_tenant_kpis_daily",
         "DROP VIEW bi.kpi_tenant_daily",
         "TRUNCATE TABLE analytics.dim_tenants",
         "SET readonly = 0",
-        "SELECT count() FROM bi.kpi_tenant_daily SETTINGS readonly = 0",
-        "SELECT count() FROM bi.kpi_tenant_daily SETTINGS additional_table_filters = "
-        "{'bi.kpi_tenant_daily': '1'}",
-        "SET SQL_tenant_id = 'someone_else'",
+        "SET max_execution_time = 0",
+        "KILL QUERY WHERE 1",
+        "SYSTEM DROP DNS CACHE",
+        "EXPLAIN ESTIMATE SELECT * FROM bi.kpi_tenant_daily",
+        "SHOW CREATE TABLE bi.kpi_tenant_daily",
+        "SELECT 1) UNION ALL (SELECT file('/etc/passwd')",
     ],
 )
-def test_a_tenant_cannot_reach_past_its_views(built_warehouse: Settings, sql: str) -> None:
-    url = built_warehouse.warehouse_url
-    tenant = three_tenants(url)[0]
-    with tenant_session(url, tenant) as client:
-        with pytest.raises(DatabaseError) as refused:
+def test_the_session_refuses_files_writes_and_other_statements(
+    built_warehouse: Settings, tenant: str, sql: str
+) -> None:
+    with tenant_session(built_warehouse.warehouse_url, tenant) as client:
+        with pytest.raises(RefusedStatementError, match="^refused: "):
             client.query(sql)
-    assert error_code(refused.value) in (*DENIED, 115), str(refused.value)[:300]
+        with pytest.raises(RefusedStatementError):
+            client.raw_query(sql, fmt="CSVWithNames")
+    assert not Path("/tmp/tenant-out.txt").exists()
+
+
+def test_into_outfile_writes_nothing_through_the_cli(
+    built_warehouse: Settings, tenant: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "sitecustomize.py"
+    result = cli(built_warehouse.warehouse_url, "query", "--tenant", tenant,
+                 f"SELECT 'import os' INTO OUTFILE '{target}' TRUNCATE FORMAT TSVRaw")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: refused: ")
+    assert not target.exists()
+
+
+# The settings each BI driver sends with its queries (docs/bi.md lists where each comes from).
+DRIVER_SETTINGS = {
+    # Metabase's ClickHouse driver (clickhouse-jdbc): its row limit, and the report time zone.
+    "metabase": {"max_result_rows": 2000, "result_overflow_mode": "break",
+                 "session_timezone": "Europe/Berlin"},
+    "metabase download": {"max_result_rows": 1048575, "result_overflow_mode": "break"},
+    # Grafana's ClickHouse data source (clickhouse-go): query timeout + 5 s; its row limit.
+    "grafana": {"max_execution_time": 65, "limit": 1000},
+    "grafana json paths": {"max_execution_time": 10},
+    # clickhouse-connect, as Superset uses it.
+    "clickhouse-connect": {"date_time_input_format": "best_effort",
+                           "cast_string_to_dynamic_use_inference": 1,
+                           "cancel_http_readonly_queries_on_client_close": 1,
+                           "send_progress_in_http_headers": 1,
+                           "http_headers_progress_interval_ms": 120000,
+                           "output_format_arrow_string_as_string": 1,
+                           "enable_http_compression": 1},
+}
+
+
+@pytest.mark.parametrize("driver", sorted(DRIVER_SETTINGS))
+def test_bi_drivers_settings_are_accepted(
+    built_warehouse: Settings, tenant: str, driver: str
+) -> None:
+    settings = DRIVER_SETTINGS[driver]
+    clause = ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}"
+                       for k, v in settings.items())
+    sql = "SELECT tenant_id, count() AS n FROM bi.kpi_tenant_daily GROUP BY tenant_id"
+    with tenant_session(built_warehouse.warehouse_url, tenant) as client:
+        # As a SETTINGS clause (JDBC, the CLI) and as per-query settings (clickhouse-connect).
+        inline = client.query(f"{sql} SETTINGS {clause}").result_rows
+        passed = client.query(sql, settings=dict(settings)).result_rows
+    assert inline == passed
+    assert [row[0] for row in inline] == [tenant]
+
+
+def test_session_timezone_changes_what_a_tenant_sees(
+    built_warehouse: Settings, tenant: str
+) -> None:
+    sql = "SELECT toString(toDateTime('2026-04-01 00:00:00', 'UTC'))"
+    with tenant_session(built_warehouse.warehouse_url, tenant) as client:
+        utc = client.query(sql).result_rows
+        tokyo = client.query(sql, settings={"session_timezone": "Asia/Tokyo"}).result_rows
+        local = client.query("SELECT toString(toDateTime('2026-04-01 00:00:00'))",
+                             settings={"session_timezone": "Asia/Tokyo"}).result_rows
+    assert utc == tokyo == [("2026-04-01 00:00:00",)]
+    assert local == [("2026-04-01 00:00:00",)]
+
+
+def test_a_query_over_a_limit_fails_and_another_tenant_still_runs(
+    built_warehouse: Settings,
+) -> None:
+    url = built_warehouse.warehouse_url
+    first, second, _ = three_tenants(url)
+    tight = TenantLimits(max_rows_to_read=100)
+    with tenant_session(url, first, limits=tight) as client:
+        with pytest.raises(DatabaseError) as over:
+            client.query("SELECT count() FROM bi.kpi_tenant_daily")
+        # Tenants may lower a limit for themselves, never raise it: a query's SETTINGS are
+        # refused, a subquery's are held within the bounds.
+        with pytest.raises(DatabaseError) as raised:
+            client.query("SELECT 1 SETTINGS max_rows_to_read = 1000")
+        with pytest.raises(DatabaseError) as nested:
+            client.query("SELECT * FROM (SELECT count() FROM bi.kpi_tenant_daily "
+                         "SETTINGS max_rows_to_read = 1000000000)")
+    assert error_code(over.value) == TOO_MANY_ROWS, str(over.value)[:300]
+    assert error_code(raised.value) == SETTING_CONSTRAINT_VIOLATION
+    assert error_code(nested.value) == TOO_MANY_ROWS, str(nested.value)[:300]
+    with tenant_session(url, second) as client:
+        assert client.query("SELECT count() > 0 FROM bi.kpi_tenant_daily").result_rows == [(1,)]
+    # The client's own handshake reads ~1,900 rows of system.settings: a ceiling above that.
+    many = "SELECT arrayJoin(range(1000)) AS n FROM bi.kpi_tenant_daily"  # 1,000 per row
+    with tenant_session(url, second, limits=TenantLimits(max_result_rows=5000)) as client:
+        with pytest.raises(DatabaseError) as too_many:
+            client.query(many)
+        # What Metabase does: ask for its own row limit, truncated rather than failed.
+        rows = client.query(f"{many} SETTINGS max_result_rows = 2000, "
+                            "result_overflow_mode = 'break'").result_rows
+    assert error_code(too_many.value) == TOO_MANY_ROWS_OR_BYTES, str(too_many.value)[:300]
+    # `break` returns what was read up to the block that crossed the limit, instead of failing.
+    assert len(rows) >= 2000
+
+
+def test_the_hourly_quota_stops_a_login(built_warehouse: Settings) -> None:
+    url = built_warehouse.warehouse_url
+    first, second, _ = three_tenants(url)
+    # Each call costs the guard's parses too: a budget of 30 queries runs out within 30 calls.
+    with tenant_session(url, first, limits=TenantLimits(queries_per_hour=30)) as client:
+        with pytest.raises(DatabaseError) as exhausted:
+            for _ in range(30):
+                client.query("SELECT count() FROM bi.kpi_tenant_daily")
+    assert error_code(exhausted.value) == QUOTA_EXCEEDED, str(exhausted.value)[:300]
+    with tenant_session(url, second) as client:
+        assert client.query("SELECT count() > 0 FROM bi.kpi_tenant_daily").result_rows == [(1,)]
+
+
+def test_a_new_tenant_scoped_view_is_filtered_before_any_apply(
+    built_warehouse: Settings, tenant: str
+) -> None:
+    url = built_warehouse.warehouse_url
+    with open_warehouse(url) as admin:
+        admin.command("CREATE VIEW bi.zz_added_later DEFINER = bi_definer SQL SECURITY DEFINER "
+                      "AS SELECT tenant_id, dau FROM analytics.fct_tenant_kpis_daily")
+    try:
+        with tenant_session(url, tenant) as client:
+            seen = client.query("SELECT DISTINCT tenant_id FROM bi.zz_added_later").result_rows
+    finally:
+        with open_warehouse(url) as admin:
+            admin.command("DROP VIEW bi.zz_added_later")
+    assert seen == [(tenant,)]
+
+
+def test_a_session_refuses_an_engine_opened_under_another_login(
+    built_warehouse: Settings, tenant: str
+) -> None:
+    """chDB hosts one engine per process; a tenant session must not inherit an admin's."""
+    url = built_warehouse.warehouse_url
+    with open_warehouse(url):
+        with pytest.raises(RuntimeError, match="already open in this process"):
+            with tenant_session(url, tenant):
+                pass
 
 
 @pytest.mark.parametrize(
@@ -163,10 +366,11 @@ def test_benchmarks_never_show_a_group_under_five_tenants(built_warehouse: Setti
 
 
 @pytest.mark.parametrize(
-    "tenant_id", ["x' OR '1'='1", "a;DROP TABLE raw.users", "../../etc", "", "t" * 65, "tnt_nope"]
+    "tenant_id",
+    ["x' OR '1'='1", "a;DROP TABLE raw.users", "../../etc", "", "t" * 65, "tnt_nope", None],
 )
-def test_crafted_or_unknown_tenant_ids_are_refused(
-    built_warehouse: Settings, tenant_id: str
+def test_crafted_empty_or_unknown_tenant_ids_are_refused(
+    built_warehouse: Settings, tenant_id: str | None
 ) -> None:
     with pytest.raises(UnknownTenantError):
         with tenant_session(built_warehouse.warehouse_url, tenant_id):
@@ -176,40 +380,40 @@ def test_crafted_or_unknown_tenant_ids_are_refused(
 def test_query_command_runs_under_the_tenant_login(built_warehouse: Settings) -> None:
     url = built_warehouse.warehouse_url
     tenant = three_tenants(url)[1]
-    env = {"WAREHOUSE_URL": url, "PATH": "/usr/bin:/bin"}
-    command = [sys.executable, "-m", "saas_warehouse.cli", "query", "--tenant", tenant,
-               "--format", "csv", "SELECT DISTINCT tenant_id FROM bi.kpi_tenant_daily"]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    sql = "SELECT DISTINCT tenant_id FROM bi.kpi_tenant_daily"
+    result = cli(url, "query", "--tenant", tenant, "--format", "csv", sql)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ['"tenant_id"', f'"{tenant}"']
-    crafted = subprocess.run(
-        [*command[:5], "x' OR 1=1 --", *command[6:]], env=env, capture_output=True, text=True,
-        timeout=120,
-    )
+    crafted = cli(url, "query", "--tenant", "x' OR 1=1 --", "--format", "csv", sql)
     assert crafted.returncode != 0
     assert crafted.stderr.startswith("error: malformed tenant id")
 
 
-def test_server_ddl_parses_and_is_idempotent_in_form(built_warehouse: Settings) -> None:
-    model = access_model(built_warehouse.warehouse_url)
-    passwords = {t: f"pw-{i}" for i, t in enumerate(model.tenants)}
-    plan = access_plan(model, passwords)
-    idempotent = re.compile(
-        r"^(CREATE (USER|ROLE|SETTINGS PROFILE) IF NOT EXISTS|CREATE ROW POLICY OR REPLACE|"
-        r"GRANT |ALTER USER )"
-    )
-    with open_warehouse(built_warehouse.warehouse_url) as client:
-        for statement in plan:
-            assert idempotent.match(statement.sql), statement.shown
-            # ClickHouse's own parser, without running the statement.
-            client.query("SELECT formatQuery({q:String})", parameters={"q": statement.sql})
-    # Every tenant-scoped view: one policy per tenant login plus one for everyone else.
-    policies = [s.sql for s in plan if s.sql.startswith("CREATE ROW POLICY")]
-    assert len(policies) == len(SCOPED_VIEWS) * (len(model.tenants) + 1)
-    everyone = [p for p in policies if ALL_ROWS_POLICY in p]
-    assert all(f"tenant_{check_tenant_id(t)}" in everyone[0] for t in model.tenants)
-    # Secrets never appear in what is shown (dry-run) and differ per apply only in salt.
-    shown = "\n".join(s.shown for s in plan)
-    assert "pw-" not in shown and "sha256_hash BY '<redacted>'" in shown
-    again = access_plan(model, passwords)
-    assert [s.shown for s in again] == [s.shown for s in plan]
+@pytest.mark.parametrize("command", ["query", "report"])
+def test_an_empty_tenant_is_refused_not_widened_to_all(
+    built_warehouse: Settings, command: str, tmp_path: Path
+) -> None:
+    args = (["query", "--tenant", "", "SELECT count() FROM bi.kpi_tenant_daily"]
+            if command == "query" else
+            ["report", "--tenant", "", "--out", str(tmp_path / "r.html")])
+    result = cli(built_warehouse.warehouse_url, *args)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: no tenant given"), result.stderr
+    assert result.stdout == "" and not (tmp_path / "r.html").exists()
+
+
+def test_errors_are_one_line_with_clickhouse_code_once(
+    built_warehouse: Settings, tenant: str
+) -> None:
+    url = built_warehouse.warehouse_url
+    over = cli(url, "query", "--tenant", tenant,
+               "SELECT 1 FROM bi.kpi_tenant_daily SETTINGS max_execution_time = 100000")
+    assert over.returncode == 1
+    lines = over.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].count("Code: 452") == 1, over.stderr
+    assert "(version" not in lines[0] and lines[0].count("SETTING_CONSTRAINT_VIOLATION") == 1
+    # KILL QUERY once crashed the CLI with a Python error; as a tenant it is refused.
+    killed = cli(url, "query", "--tenant", tenant, "KILL QUERY WHERE 1")
+    assert killed.returncode == 1 and killed.stderr.startswith("error: refused: ")
+    analyst = cli(url, "query", "KILL QUERY WHERE 1")
+    assert "Traceback" not in analyst.stderr and "zip()" not in analyst.stderr, analyst.stderr

@@ -4,33 +4,58 @@ from __future__ import annotations
 
 import sys
 
+from saas_warehouse.access.limits import TenantLimits
 from saas_warehouse.access.model import BI_DATABASE
-from saas_warehouse.access.server import access_plan, stale_logins
+from saas_warehouse.access.server import (
+    IMPERSONATION_PASSWORD_KEY,
+    ExistingAccess,
+    Statement,
+    access_plan,
+    cleanup_plan,
+)
 from saas_warehouse.access.sessions import access_model, read_passwords
 from saas_warehouse.warehouse import open_warehouse
 
 
-def apply_access(warehouse_url: str, *, dry_run: bool, passwords_file: str | None) -> None:
+def apply_access(warehouse_url: str, *, dry_run: bool, passwords_file: str | None,
+                 limits: TenantLimits) -> None:
     passwords = read_passwords(passwords_file)
     model = access_model(warehouse_url)
-    plan = access_plan(model, passwords)
+    plan = access_plan(model, passwords, limits)
     missing = [t for t in model.tenants if t not in passwords]
     if missing:
-        print(f"note: {len(missing)} tenant(s) have no password and get no login: "
+        print(f"note: {len(missing)} tenant(s) have no password and get a role but no login: "
               f"{', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}", file=sys.stderr)
+    if IMPERSONATION_PASSWORD_KEY not in passwords:
+        print(f"note: no {IMPERSONATION_PASSWORD_KEY!r} password: no impersonation login",
+              file=sys.stderr)
     if dry_run or warehouse_url.startswith("chdb://"):
         if not dry_run:
             print("note: the embedded engine loads its users config per session; nothing to "
                   "apply. The server DDL would be:", file=sys.stderr)
-        for statement in plan:
-            print(f"{statement.shown};")
+        _print(plan)
         return
     with open_warehouse(warehouse_url) as client:
-        existing = [r[0] for r in client.query("SELECT name FROM system.users").result_rows]
-        for user in stale_logins(existing, model, passwords):
-            client.command(f"DROP ROW POLICY IF EXISTS {user} ON {BI_DATABASE}.*")
-            client.command(f"DROP USER IF EXISTS {user}")
-            print(f"dropped stale login {user}", file=sys.stderr)
+        existing = ExistingAccess(
+            users=tuple(r[0] for r in client.query("SELECT name FROM system.users").result_rows),
+            roles=tuple(r[0] for r in client.query("SELECT name FROM system.roles").result_rows),
+            policies=tuple(
+                (r[0], r[1], r[2]) for r in client.query(
+                    "SELECT short_name, database, table FROM system.row_policies "
+                    "WHERE database = {db:String}", parameters={"db": BI_DATABASE},
+                ).result_rows
+            ),
+        )
         for statement in plan:
             client.command(statement.sql)
-    print(f"applied {len(plan)} statements", file=sys.stderr)
+        cleanup = cleanup_plan(existing, model, passwords)
+        for statement in cleanup:
+            client.command(statement.sql)
+            print(statement.shown, file=sys.stderr)
+    print(f"applied {len(plan)} statements, dropped {len(cleanup)} stale entities",
+          file=sys.stderr)
+
+
+def _print(plan: list[Statement]) -> None:
+    for statement in plan:
+        print(f"{statement.shown};")

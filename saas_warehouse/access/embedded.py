@@ -1,13 +1,20 @@
-"""Users configs that the embedded engine (chDB) loads and enforces itself.
+"""The access model as users configs that the embedded engine (chDB) loads and enforces.
 
 chDB runs every query as its `default` user and cannot CREATE USER, but it enforces the
-users, grants, readonly profiles and row filters of a users config passed at open time
-(`config-file=`). So each kind of session is an engine opened with its own config, in which
-`default` *is* that login:
+users, grants, settings profiles and constraints, quotas and row filters of a users config
+passed at open time (`config-file=`). So each kind of session is an engine opened with its
+own config, in which `default` *is* that login:
 - `chdb/engine_users.xml` (static): the loaders, dbt and admins — full access;
 - an analyst config: read-only, every tenant, no table functions;
-- a tenant config: read-only, `bi` only, row filters on every tenant-scoped view.
+- a tenant config: the tenant profile and quota of `profile.py`, `bi` only, row filters on
+  every tenant-scoped view that exists when the session opens.
 Every config also defines `bi_definer`, the owner of the `bi` views.
+
+One difference from the server rendering, because chDB's local server never reads
+`access_control_improvements` (so CHANGEABLE_IN_READONLY is refused): the tenant profile is
+`readonly = 2` with a `readonly` constraint on every setting the engine has except the ones
+the profile lets BI drivers change. The engine itself then refuses the same changes a
+server's `readonly = 1` refuses, with the same MIN/MAX bounds.
 
 The engine resolves a relative `users_config` against the working directory, so every
 engine config is written with an absolute path to its users file.
@@ -19,19 +26,24 @@ import hashlib
 import os
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
 
+from saas_warehouse.access.limits import TenantLimits
 from saas_warehouse.access.model import (
     BI_DATABASE,
     BI_DEFINER,
-    TENANT_COLUMN,
+    TENANT_PROFILE,
+    TENANT_QUOTA,
     AccessModel,
-    check_tenant_id,
+    row_filter,
 )
+from saas_warehouse.access.profile import tenant_profile, tenant_quota
 
 ENGINE_USERS = Path(__file__).with_name("chdb") / "engine_users.xml"
 READ_DATABASES = ("raw", "staging", "analytics", "bi")
 DEFINER_DATABASES = ("staging", "analytics")
+ANALYST_PROFILE = "bi_analyst_readonly"
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -55,22 +67,49 @@ def _definer(users: ET.Element) -> None:
     _grants(definer, [f"GRANT SELECT ON {db}.*" for db in DEFINER_DATABASES])
 
 
-def _readonly_profile(profiles: ET.Element, name: str) -> None:
-    # readonly=1 forbids writes and DDL and changing any setting (SET, SETTINGS clauses),
-    # so a session cannot switch itself into another tenant's view of the data.
-    profile = _sub(profiles, name)
-    _sub(profile, "readonly", "1")
-    constraints = _sub(profile, "constraints")
-    _sub(_sub(constraints, "readonly"), "const")
-
-
-def _users_config() -> tuple[ET.Element, ET.Element, ET.Element]:
+def _users_config() -> tuple[ET.Element, ET.Element, ET.Element, ET.Element]:
     root = ET.Element("clickhouse")
     profiles = _sub(root, "profiles")
     _sub(profiles, "default")
-    _sub(_sub(root, "quotas"), "default")
+    quotas = _sub(root, "quotas")
+    _sub(quotas, "default")
     users = _sub(root, "users")
-    return root, profiles, users
+    return root, profiles, quotas, users
+
+
+def _tenant_profile(profiles: ET.Element, name: str, limits: TenantLimits,
+                    engine_settings: Iterable[str]) -> None:
+    rules = tenant_profile(limits)
+    profile = _sub(profiles, name)
+    constraints = ET.Element("constraints")
+    for rule in rules:
+        if rule.name == "readonly":
+            value: str | None = "2"  # see the module docstring
+        else:
+            value = None if rule.value is None else str(rule.value)
+        if value is not None:
+            _sub(profile, rule.name, value)
+        if not rule.changeable:
+            _sub(_sub(constraints, rule.name), "readonly")
+        elif rule.min is not None or rule.max is not None:
+            bounds = _sub(constraints, rule.name)
+            if rule.min is not None:
+                _sub(bounds, "min", str(rule.min))
+            if rule.max is not None:
+                _sub(bounds, "max", str(rule.max))
+    listed = {rule.name for rule in rules}
+    for name in sorted(set(engine_settings) - listed):
+        _sub(_sub(constraints, name), "readonly")
+    profile.append(constraints)
+
+
+def _tenant_quota(quotas: ET.Element, limits: TenantLimits) -> None:
+    quota = tenant_quota(limits)
+    interval = _sub(_sub(quotas, TENANT_QUOTA), "interval")
+    _sub(interval, "duration", str(quota.interval_seconds))
+    _sub(interval, "queries", str(quota.queries))
+    _sub(interval, "read_rows", str(quota.read_rows))
+    _sub(interval, "execution_time", str(quota.execution_time))
 
 
 def engine_config(users_file: Path, directory: Path, name: str) -> Path:
@@ -93,7 +132,7 @@ def admin_engine_config() -> Path:
     return engine_config(ENGINE_USERS, directory, f"engine-{digest}")
 
 
-def _write(directory: Path, name: str, users_root: ET.Element) -> Path:
+def write_users_config(directory: Path, name: str, users_root: ET.Element) -> Path:
     """`<name>_users.xml` and the engine config `<name>.xml` that loads it."""
     directory.mkdir(parents=True, exist_ok=True)
     users_file = directory / f"{name}_users.xml"
@@ -102,32 +141,39 @@ def _write(directory: Path, name: str, users_root: ET.Element) -> Path:
     return engine_config(users_file, directory, name)
 
 
-def _readonly_session(grants: list[str]) -> tuple[ET.Element, ET.Element]:
-    """A users config whose `default` user is a read-only login with `grants` (plus the
-    definer); returns (root, that user) so a caller can add row filters."""
-    root, profiles, users = _users_config()
-    _readonly_profile(profiles, "session_readonly")
+def analyst_users(profile_name: str = ANALYST_PROFILE) -> ET.Element:
+    """Internal analysts: read-only (nothing may be changed), all tenants, raw to bi; no
+    files, URLs or S3 (no grants for them)."""
+    root, profiles, _, users = _users_config()
+    profile = _sub(profiles, profile_name)
+    _sub(profile, "readonly", "1")
+    _sub(_sub(_sub(profile, "constraints"), "readonly"), "readonly")
     default = _sub(users, "default")
     _sub(default, "no_password")
-    _sub(default, "profile", "session_readonly")
+    _sub(default, "profile", profile_name)
     _sub(default, "quota", "default")
-    _grants(default, grants)
+    _grants(default, [f"GRANT SELECT ON {db}.*" for db in READ_DATABASES])
     _definer(users)
-    return root, default
+    return root
 
 
-def analyst_config(directory: Path) -> Path:
-    """Internal analysts: read-only, all tenants, raw to bi; no files, URLs or S3."""
-    root, _ = _readonly_session([f"GRANT SELECT ON {db}.*" for db in READ_DATABASES])
-    return _write(directory, "analyst", root)
-
-
-def tenant_config(directory: Path, model: AccessModel, tenant_id: str) -> Path:
-    """One tenant's BI login: read-only, `bi` only, its own rows in every scoped view."""
+def tenant_users(model: AccessModel, tenant_id: str, limits: TenantLimits,
+                 engine_settings: Iterable[str], profile_name: str = TENANT_PROFILE) -> ET.Element:
+    """One tenant's BI login as the engine's `default` user: the tenant profile and quota,
+    SELECT on `bi` only, its own rows in every tenant-scoped view. `engine_settings` are the
+    names of every setting the engine has (`system.settings`); `profile_name` lets a session
+    recognise its own config (`currentProfiles()`)."""
     model.require_tenant(tenant_id)
-    root, default = _readonly_session([f"GRANT SELECT ON {BI_DATABASE}.*"])
+    root, profiles, quotas, users = _users_config()
+    _tenant_profile(profiles, profile_name, limits, engine_settings)
+    _tenant_quota(quotas, limits)
+    default = _sub(users, "default")
+    _sub(default, "no_password")
+    _sub(default, "profile", profile_name)
+    _sub(default, "quota", TENANT_QUOTA)
+    _grants(default, [f"GRANT SELECT ON {BI_DATABASE}.*"])
     filters = _sub(_sub(default, "databases"), BI_DATABASE)
-    literal = check_tenant_id(tenant_id)  # [A-Za-z0-9_-] only: safe inside quotes
     for view in model.tenant_scoped_views:
-        _sub(_sub(filters, view), "filter", f"{TENANT_COLUMN} = '{literal}'")
-    return _write(directory, f"tenant_{tenant_id}", root)
+        _sub(_sub(filters, view), "filter", row_filter(tenant_id))
+    _definer(users)
+    return root

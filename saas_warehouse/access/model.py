@@ -1,4 +1,4 @@
-"""Who may read what: the tenant logins, the internal analysts, the tenant-scoped views."""
+"""Who may read what: the tenants, the tenant-scoped views, and the names their logins get."""
 
 from __future__ import annotations
 
@@ -10,39 +10,60 @@ from clickhouse_connect.driver.client import Client
 # Owns the `bi` views (SQL SECURITY DEFINER): reads analytics on the readers' behalf, so
 # readers need no grant below `bi`. It cannot log in.
 BI_DEFINER = "bi_definer"
-TENANT_ROLE = "bi_tenant"
+TENANT_ROLE = "bi_tenant"  # every tenant's role inherits it: SELECT on bi, quota, deny-by-default
 ANALYST_ROLE = "bi_analyst"
-TENANT_PROFILE = "bi_tenant_readonly"
+TENANT_PROFILE = "bi_tenant_profile"
+TENANT_QUOTA = "bi_tenant_quota"
+# A service login for BI tools that impersonate a role per tenant (Metabase's connection
+# impersonation): granted every tenant role, default role none, so it sees nothing until it
+# runs `SET ROLE bi_tenant_<id>`.
+IMPERSONATION_LOGIN = "bi_impersonation"
 BI_DATABASE = "bi"
 TENANT_COLUMN = "tenant_id"
 
-# Tenant ids become parts of user names and SQL literals: only these characters, ever.
+TENANT_LOGIN_PREFIX = "tenant_"
+TENANT_ROLE_PREFIX = "bi_tenant_"
+
+# Tenant ids become parts of names and SQL literals: only these characters, ever.
 _TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class UnknownTenantError(ValueError):
-    """The tenant id is malformed or not a tenant of this warehouse."""
+    """The tenant id is empty, malformed or not a tenant of this warehouse."""
 
 
 def check_tenant_id(tenant_id: str) -> str:
-    if not _TENANT_ID.fullmatch(tenant_id):
+    if not isinstance(tenant_id, str) or not _TENANT_ID.fullmatch(tenant_id):
         raise UnknownTenantError(
             f"malformed tenant id {tenant_id!r}: expected 1-64 letters, digits, '_' or '-'"
         )
     return tenant_id
 
 
+# Names are the prefix plus the id itself (quoted where used in SQL): injective by
+# construction, so two tenant ids can never share a login, a role or a row policy.
 def tenant_login(tenant_id: str) -> str:
-    return f"tenant_{check_tenant_id(tenant_id)}".replace("-", "_")
+    return TENANT_LOGIN_PREFIX + check_tenant_id(tenant_id)
+
+
+def tenant_role(tenant_id: str) -> str:
+    return TENANT_ROLE_PREFIX + check_tenant_id(tenant_id)
+
+
+def row_filter(tenant_id: str) -> str:
+    """The row-policy condition of a tenant: [A-Za-z0-9_-] only, so safe inside quotes."""
+    return f"{TENANT_COLUMN} = '{check_tenant_id(tenant_id)}'"
 
 
 @dataclass(frozen=True)
 class AccessModel:
-    tenants: tuple[str, ...]  # every tenant gets a login
+    tenants: tuple[str, ...]  # every tenant gets a login and a role
     tenant_scoped_views: tuple[str, ...]  # bi relations with a tenant_id column
     shared_views: tuple[str, ...]  # bi relations without one (anonymous benchmarks)
 
-    def require_tenant(self, tenant_id: str) -> str:
+    def require_tenant(self, tenant_id: str | None) -> str:
+        if tenant_id is None:
+            raise UnknownTenantError("no tenant given")
         check_tenant_id(tenant_id)
         if tenant_id not in self.tenants:
             raise UnknownTenantError(

@@ -3,25 +3,67 @@
 from __future__ import annotations
 
 import json
-import os
+import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.query import QueryResult
 
-from saas_warehouse.access.embedded import analyst_config, tenant_config
-from saas_warehouse.access.model import AccessModel, read_access_model, tenant_login
+from saas_warehouse.access.embedded import (
+    TENANT_PROFILE,
+    analyst_users,
+    tenant_users,
+    write_users_config,
+)
+from saas_warehouse.access.guard import checked_statement
+from saas_warehouse.access.limits import TenantLimits
+from saas_warehouse.access.model import (
+    AccessModel,
+    UnknownTenantError,
+    read_access_model,
+    tenant_login,
+)
 from saas_warehouse.warehouse import open_warehouse
 
 PASSWORDS_ENV = "SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE"
 
 
-def read_passwords(path: str | None = None) -> dict[str, str]:
-    """Tenant login passwords: a JSON object {tenant_id: password} kept outside git."""
-    path = path or os.environ.get(PASSWORDS_ENV)
+class ReadClient(Protocol):
+    """What a BI-isolated session offers: queries, nothing else."""
+
+    def query(self, query: str, parameters: Any = None, settings: Any = None) -> QueryResult: ...
+
+    def raw_query(self, query: str, parameters: Any = None, settings: Any = None,
+                  fmt: Any = None) -> bytes: ...
+
+
+class TenantClient:
+    """A tenant's connection: every statement passes the guard (guard.py) before it runs,
+    and what runs is the statement as ClickHouse's parser printed it."""
+
+    def __init__(self, client: Client):
+        self._client = client
+
+    def query(self, query: str, parameters: Mapping[str, Any] | None = None,
+              settings: dict[str, Any] | None = None) -> QueryResult:
+        statement = checked_statement(self._client, query, parameters)
+        return self._client.query(statement, parameters=dict(parameters or {}),
+                                  settings=settings)
+
+    def raw_query(self, query: str, parameters: Mapping[str, Any] | None = None,
+                  settings: dict[str, Any] | None = None, fmt: str | None = None) -> bytes:
+        statement = checked_statement(self._client, query, parameters)
+        return self._client.raw_query(statement, parameters=dict(parameters or {}),
+                                      settings=settings, fmt=fmt)
+
+
+def read_passwords(path: str | None) -> dict[str, str]:
+    """Login passwords: a JSON object {tenant_id: password} kept outside git."""
     if not path:
         return {}
     data = json.loads(Path(path).read_text())
@@ -35,22 +77,38 @@ def access_model(warehouse_url: str) -> AccessModel:
         return read_access_model(client)
 
 
+def _model_and_settings(warehouse_url: str) -> tuple[AccessModel, list[str]]:
+    with open_warehouse(warehouse_url) as client:
+        names = [r[0] for r in client.query("SELECT name FROM system.settings").result_rows]
+        return read_access_model(client), names
+
+
 @contextmanager
-def tenant_session(warehouse_url: str, tenant_id: str) -> Iterator[Client]:
-    """A connection as `tenant_id`'s BI login. Unknown or malformed ids are refused."""
-    model = access_model(warehouse_url)
-    model.require_tenant(tenant_id)
-    if warehouse_url.startswith("chdb://"):
-        with tempfile.TemporaryDirectory(prefix="tenant-session-") as directory:
-            config = tenant_config(Path(directory), model, tenant_id)
-            with open_warehouse(warehouse_url, engine_config=config) as client:
-                yield client
+def tenant_session(warehouse_url: str, tenant_id: str | None, *,
+                   limits: TenantLimits | None = None,
+                   passwords: Mapping[str, str] | None = None) -> Iterator[TenantClient]:
+    """A connection as `tenant_id`'s BI login. Empty, malformed or unknown ids are refused."""
+    if tenant_id is None or tenant_id == "":
+        raise UnknownTenantError("no tenant given: a tenant session needs a tenant id")
+    if not warehouse_url.startswith("chdb://"):
+        access_model(warehouse_url).require_tenant(tenant_id)
+        password = (passwords or {}).get(tenant_id)
+        if password is None:
+            raise ValueError(f"no password for tenant {tenant_id} in ${PASSWORDS_ENV}")
+        url = _with_user(warehouse_url, tenant_login(tenant_id), password)
+        with open_warehouse(url) as client:
+            yield TenantClient(client)
         return
-    password = read_passwords().get(tenant_id)
-    if password is None:
-        raise ValueError(f"no password for tenant {tenant_id} in ${PASSWORDS_ENV}")
-    with open_warehouse(_with_user(warehouse_url, tenant_login(tenant_id), password)) as client:
-        yield client
+    model, engine_settings = _model_and_settings(warehouse_url)
+    model.require_tenant(tenant_id)
+    # A name of this session's own: the engine proves below that it loaded this config.
+    profile = f"{TENANT_PROFILE}_{secrets.token_hex(6)}"
+    users = tenant_users(model, tenant_id, limits or TenantLimits(), engine_settings, profile)
+    with tempfile.TemporaryDirectory(prefix="tenant-session-") as directory:
+        config = write_users_config(Path(directory), "tenant", users)
+        with open_warehouse(warehouse_url, engine_config=config) as client:
+            _require_profile(client, profile)
+            yield TenantClient(client)
 
 
 @contextmanager
@@ -60,9 +118,24 @@ def analyst_session(warehouse_url: str) -> Iterator[Client]:
         with open_warehouse(warehouse_url) as client:
             yield client
         return
+    profile = f"bi_analyst_readonly_{secrets.token_hex(6)}"
     with tempfile.TemporaryDirectory(prefix="analyst-session-") as directory:
-        with open_warehouse(warehouse_url, engine_config=analyst_config(Path(directory))) as c:
-            yield c
+        config = write_users_config(Path(directory), "analyst", analyst_users(profile))
+        with open_warehouse(warehouse_url, engine_config=config) as client:
+            _require_profile(client, profile)
+            yield client
+
+
+def _require_profile(client: Client, profile: str) -> None:
+    """chDB hosts one engine per process: a client opened while another config's engine is
+    still open silently shares it, with that config's rights. Refuse to run then."""
+    profiles = client.query("SELECT currentProfiles()").result_rows[0][0]
+    if profile not in profiles:
+        client.close()
+        raise RuntimeError(
+            "the embedded engine is already open in this process under another login; close "
+            "every other connection to the warehouse before opening an isolated session"
+        )
 
 
 def _with_user(url: str, user: str, password: str) -> str:

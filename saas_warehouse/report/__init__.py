@@ -9,30 +9,35 @@ scripts, nothing fetched from the network.
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from saas_warehouse.access.sessions import analyst_session, tenant_session
+from saas_warehouse.access.sessions import ReadClient, analyst_session, tenant_session
 from saas_warehouse.report.data import PLANS, ReportData, read_report_data
 from saas_warehouse.report.render import json_block, render
 
 __all__ = ["PLANS", "ReportData", "build_report", "json_block", "write_report"]
 
 
-def build_report(warehouse_url: str, tenant: str | None = None,
-                 plan: str | None = None) -> str:
-    """The report's HTML. With `tenant`, as that tenant's BI login; else as the analyst."""
+def build_report(warehouse_url: str, tenant: str | None = None, plan: str | None = None,
+                 session: AbstractContextManager[ReadClient] | None = None) -> str:
+    """The report's HTML. With `tenant`, as that tenant's BI login (`session`, or one with the
+    default limits); else as the analyst."""
     if plan is not None and plan not in PLANS:
         raise ValueError(f"unknown plan {plan!r}: expected one of {', '.join(PLANS)}")
-    session = tenant_session(warehouse_url, tenant) if tenant else analyst_session(warehouse_url)
+    if session is None:
+        session = (tenant_session(warehouse_url, tenant) if tenant is not None
+                   else analyst_session(warehouse_url))
     with session as client:
         data = read_report_data(client, tenant)
     return render(data, plan=plan)
 
 
 def write_report(warehouse_url: str, out: str | os.PathLike[str], tenant: str | None = None,
-                 plan: str | None = None) -> Path:
+                 plan: str | None = None,
+                 session: AbstractContextManager[ReadClient] | None = None) -> Path:
     """Renders and writes the report atomically; returns its path."""
-    html = build_report(warehouse_url, tenant=tenant, plan=plan)
+    html = build_report(warehouse_url, tenant=tenant, plan=plan, session=session)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from clickhouse_connect.driver.client import Client
+from saas_warehouse.access.sessions import ReadClient
 
 # CONTRACT.md §3: the fixed set of plans, and §5: the benchmarked metrics.
 PLANS = ("free", "starter", "pro", "enterprise")
@@ -48,7 +48,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(client: Client, sql: str, parameters: dict[str, Any] | None = None) -> list[dict]:
+def _rows(client: ReadClient, sql: str, parameters: dict[str, Any] | None = None) -> list[dict]:
     result = client.query(sql, parameters=parameters or {})
     names = list(result.column_names)
     return [{n: _plain(v) for n, v in zip(names, row, strict=False)} for row in result.result_rows]
@@ -124,7 +124,7 @@ GROUP BY tenant_id ORDER BY avg_dau DESC, tenant_id LIMIT {limit:UInt32}
 """
 
 
-def read_report_data(client: Client, tenant: str | None, top: int = 10) -> ReportData:
+def read_report_data(client: ReadClient, tenant: str | None, top: int = 10) -> ReportData:
     """Everything the page shows. `client` is a tenant or analyst session (never admin)."""
     daily = _rows(client, DAILY_SQL)
     data = ReportData(
@@ -172,7 +172,7 @@ def _totals(daily: list[dict[str, Any]], services: list[dict[str, Any]]) -> dict
     }
 
 
-def _benchmarks(client: Client, tenant: str) -> list[dict[str, Any]]:
+def _benchmarks(client: ReadClient, tenant: str) -> list[dict[str, Any]]:
     """Per (date, plan, metric): the tenant's value beside the plan's quartiles.
 
     The `bi` views do not say which plan a tenant is on (CONTRACT.md §5), so every plan's
