@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint dev bench clean chromium
+.PHONY: install demo test test-fast screenshots lint dev bench clean chromium
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ demo: $(INSTALLED)
 ## local S3 server.
 test: lint chromium
 	$(BIN)/pytest --durations=15
+
+## The inner loop (about 2 minutes): unit and single-load tests, no full builds (-m "not slow").
+test-fast: $(INSTALLED)
+	$(BIN)/pytest -m "not slow" -q --durations=5
+
+## Refresh docs/screenshots/ (tests write theirs to a temporary directory).
+screenshots: chromium $(INSTALLED)
+	SAAS_WAREHOUSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q \
+	  tests/test_report.py::test_report_screenshots tests/test_dagster_ui.py
 
 ## ruff (Python), mypy (types), sqlfluff (dbt models, ClickHouse dialect; the dbt templater
 ## compiles against a throwaway embedded warehouse, never .warehouse).

@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="on failure, print the traceback after the one-line reason")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write realistic sample exports to the landing zone")
@@ -128,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from saas_warehouse.warehouse import clickhouse_message
 
         print(f"error: {clickhouse_message(e) or type(e).__name__}", file=sys.stderr)
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
         return 1
     return 0
 

@@ -6,6 +6,7 @@ elsewhere install it yourself (`apt-get install chromium`). Tests skip without i
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
@@ -14,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# Tests never rewrite tracked files: screenshots go to a temporary directory unless
+# `make screenshots` points SAAS_WAREHOUSE_SCREENSHOTS at docs/screenshots.
+SCREENSHOTS = Path(os.environ.get("SAAS_WAREHOUSE_SCREENSHOTS")
+                   or Path(tempfile.gettempdir()) / "saas-warehouse-screenshots")
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

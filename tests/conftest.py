@@ -17,6 +17,15 @@ from moto.server import ThreadedMotoServer
 
 from saas_warehouse.settings import Settings
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the shared built warehouse are `slow` (not in `make test-fast`): building it
+    is a full load + dbt run."""
+    for item in items:
+        if "built_warehouse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 SAMPLE_START = dt.date(2026, 3, 1)
 SAMPLE_DAYS = 3
 

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 from test_dbt_plugin import REPO_ROOT, dbt, ok, query, tiny_profile, write
 
+pytestmark = pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
+
 FIRST_DAY = dt.date(2026, 5, 1)
 DAYS = 10
 MACROS = ("generate_schema_name.sql", "partition_window.sql", "day_batches.sql",

@@ -16,6 +16,8 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 
+pytestmark = pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 

@@ -27,6 +27,8 @@ from saas_warehouse.runner import RunFailed, run_range
 from saas_warehouse.settings import REPO_ROOT, Settings
 from saas_warehouse.warehouse import ensure_databases, open_warehouse
 
+pytestmark = pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
+
 DAY = dt.date(2026, 7, 1)
 RAW_ONLY = dg.AssetSelection.groups("raw")
 TESTS = Path(__file__).parent
