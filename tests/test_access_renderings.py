@@ -136,7 +136,11 @@ def test_server_ddl_parses_and_repairs_drift(built_warehouse: Settings) -> None:
     shown = "\n".join(s.shown for s in plan)
     assert "pw-" not in shown and "service-pw" not in shown
     assert shown.count("sha256_hash BY '<redacted>'") == len(model.tenants) + 1
-    assert [s.shown for s in access_plan(model, passwords, LIMITS)] == [s.shown for s in plan]
+    again = access_plan(model, passwords, LIMITS)
+    assert [s.shown for s in again] == [s.shown for s in plan]
+    salted = [(a.sql, b.sql) for a, b in zip(again, plan, strict=True) if a.sql != b.sql]
+    assert len(salted) == len(model.tenants) + 1  # a fresh salt per login, nothing else
+    assert all("IDENTIFIED WITH sha256_hash" in a for a, _ in salted)
 
 
 def test_new_views_are_denied_by_default_and_the_impersonator_sees_nothing_by_default() -> None:

@@ -14,15 +14,11 @@ from urllib.parse import quote, urlsplit
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
 
-from saas_warehouse.access.embedded import (
-    TENANT_PROFILE,
-    analyst_users,
-    tenant_users,
-    write_users_config,
-)
+from saas_warehouse.access.embedded import analyst_users, tenant_users, write_users_config
 from saas_warehouse.access.guard import checked_statement
 from saas_warehouse.access.limits import TenantLimits
 from saas_warehouse.access.model import (
+    TENANT_PROFILE,
     AccessModel,
     UnknownTenantError,
     read_access_model,
