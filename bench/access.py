@@ -141,9 +141,9 @@ def bench_sessions(url: str, counts: list[int], repeat: int, rounds: int) -> dic
 def build_sample_warehouse(root: Path) -> str:
     import dagster as dg
 
-    from saas_warehouse.generate import generate
-    from saas_warehouse.runner import run_range
+    from orchestration.runner import run_range
     from saas_warehouse.settings import Settings
+    from sample_exports import generate
 
     start = dt.date(2026, 4, 1)
     generate(str(root / "landing"), start, 7, tenants=20, seed=3, events_per_day=3000,

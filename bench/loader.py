@@ -572,8 +572,8 @@ def main(argv: list[str] | None = None) -> int:
         import boto3
 
         from ingest_loaders.landing import landing_from_url
-        from saas_warehouse.generate import generate
         from saas_warehouse.warehouse import open_warehouse
+        from sample_exports import generate
 
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)

@@ -8,7 +8,7 @@ temporary directory that is removed at the end (the dbt target dirs of the runs 
 DBT_TARGET_PATH points there).
 
 1. Backfill: generate `--days` days at `--events-per-day` (timed on its own, not part of the
-   goal), then `saas_warehouse.runner.run_range(first, last)`: one Dagster run that loads every
+   goal), then `orchestration.runner.run_range(first, last)`: one Dagster run that loads every
    raw source and runs `dbt build` for the whole range. Raw seconds and dbt seconds are the
    Dagster step durations of that run (the raw steps vs the `dbt_models` step); rows/s over the
    raw rows loaded (raw.load_ledger). Goal: load + dbt <= 5 minutes at >= 1M product events/day.
@@ -114,7 +114,7 @@ class Pipeline:
     """run_range on one warehouse, with step and dbt-node timings per run."""
 
     def __init__(self, tmp: Path, name: str, landing: Path, instance: Any = None) -> None:
-        from saas_warehouse.runner import dagster_instance
+        from orchestration.runner import dagster_instance
         from saas_warehouse.settings import Settings
 
         self.settings = Settings(
@@ -125,7 +125,7 @@ class Pipeline:
         self.instance = instance or dagster_instance(self.settings)
 
     def run(self, start: dt.date, end: dt.date, selection: Any = None) -> RunTiming:
-        from saas_warehouse.runner import run_range
+        from orchestration.runner import run_range
 
         summary = run_range(self.settings, start, end, instance=self.instance,
                             selection=selection)
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     report: dict[str, Any] = {}
     try:
-        from saas_warehouse.generate import generate
+        from sample_exports import generate
 
         with LoadSampler() as load:
             instance = None

@@ -7,8 +7,12 @@ only for the duration of one step (`open_warehouse`) and close it before startin
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import os
 import re
+import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,16 +21,37 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ProgrammingError
 
-from saas_warehouse.access.embedded import admin_engine_config
 from saas_warehouse.settings import embedded_path
 
 DATABASES = ("raw", "staging", "analytics", "bi")
+# The full-access users config of the embedded engine: loaders, dbt, admins.
+ENGINE_USERS = Path(__file__).with_name("chdb") / "engine_users.xml"
 # How long a step waits for another process's step to release the embedded warehouse.
 LOCK_WAIT_SECONDS = 30 * 60
 
 
 class WarehouseLockedError(RuntimeError):
     """The embedded warehouse is open in another process."""
+
+
+def write_engine_config(users_file: Path, directory: Path, name: str) -> Path:
+    """`<directory>/<name>.xml`: an engine config loading `users_file` (made absolute)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    engine = ET.Element("clickhouse")
+    ET.SubElement(engine, "users_config").text = str(users_file.resolve())
+    ET.indent(engine)
+    config = directory / f"{name}.xml"
+    partial = directory / f".{name}.{os.getpid()}.tmp"
+    ET.ElementTree(engine).write(partial, encoding="unicode")
+    os.replace(partial, config)  # atomic: another process never reads half a config
+    return config
+
+
+def admin_engine_config() -> Path:
+    """The full-access config every loader, dbt and admin session opens the engine with."""
+    digest = hashlib.sha1(str(ENGINE_USERS).encode()).hexdigest()[:10]
+    directory = Path(tempfile.gettempdir()) / "saas-warehouse"
+    return write_engine_config(ENGINE_USERS, directory, f"engine-{digest}")
 
 
 def get_client(warehouse_url: str, engine_config: Path | None = None) -> Client:

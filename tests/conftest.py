@@ -83,7 +83,7 @@ def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
 @pytest.fixture(scope="session")
 def sample_landing_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Generated once per session; tests copy it before changing anything."""
-    from saas_warehouse.generate import generate
+    from sample_exports import generate
 
     root = tmp_path_factory.mktemp("landing_template")
     generate(str(root), SAMPLE_START, SAMPLE_DAYS, tenants=8, seed=11, events_per_day=1500,
@@ -121,8 +121,8 @@ BUILT_DAYS = 10
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A warehouse loaded and built end to end (raw → bi) once per session. Read-only."""
-    from saas_warehouse.generate import generate
-    from saas_warehouse.runner import run_range
+    from orchestration.runner import run_range
+    from sample_exports import generate
 
     root = tmp_path_factory.mktemp("built")
     generate(str(root / "landing"), BUILT_START, BUILT_DAYS, tenants=30, seed=5,

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 import pytest
 from test_dbt_plugin import DBT_PROJECT, dbt, ok
 
-from saas_warehouse.runner import run_range
+from orchestration.runner import run_range
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
 
@@ -51,7 +51,7 @@ def day(n: int) -> dt.date:
 @pytest.fixture(scope="module")
 def bi_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """32 days of generated exports, shared by the tests of this module (read-only)."""
-    from saas_warehouse.generate import generate
+    from sample_exports import generate
 
     root = tmp_path_factory.mktemp("bi_landing")
     generate(str(root), START, DAYS, tenants=TENANTS, seed=11, events_per_day=1500,

@@ -21,7 +21,7 @@ import pytest
 from browser import SCREENSHOTS, needs_chromium, png_size, screenshot
 from conftest import SAMPLE_START, _free_port
 
-from saas_warehouse.runner import run_range
+from orchestration.runner import run_range
 from saas_warehouse.settings import REPO_ROOT, Settings
 
 pytestmark = [pytest.mark.slow, needs_chromium]

@@ -38,7 +38,7 @@ def test_the_command_signs_for_known_tenants_only(built_warehouse: Settings) -> 
     from saas_warehouse.access.sessions import access_model
 
     tenant = access_model(built_warehouse.warehouse_url).tenants[0]
-    command = [sys.executable, "-m", "saas_warehouse.cli", "embed-url", "--dashboard", "3"]
+    command = [sys.executable, "-m", "saas_warehouse_cli", "embed-url", "--dashboard", "3"]
     ok = subprocess.run([*command, "--tenant", tenant], env=env, capture_output=True,
                         text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr

@@ -23,7 +23,7 @@ from ingest_loaders.errors import TransientLoadError
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
 from ingest_loaders.sources import SOURCES
-from saas_warehouse.runner import RunFailed, run_range
+from orchestration.runner import RunFailed, run_range
 from saas_warehouse.settings import REPO_ROOT, Settings
 from saas_warehouse.warehouse import ensure_databases, open_warehouse
 
@@ -196,7 +196,7 @@ def test_killed_load_reruns_to_a_clean_result(tmp_path: Path, point: str) -> Non
 RUN = """
 import datetime as dt, sys
 import dagster as dg
-from saas_warehouse.runner import run_range
+from orchestration.runner import run_range
 from saas_warehouse.settings import Settings
 day = dt.date.fromisoformat(sys.argv[3])
 with dg.instance_for_test() as instance:

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest_loaders.sources import SOURCES as RAW_SOURCES
-from saas_warehouse.generate import SOURCES, GenerateSummary, generate
-from saas_warehouse.generate.common import SCHEMAS
+from sample_exports import SOURCES, GenerateSummary, generate
+from sample_exports.common import SCHEMAS
 
 START = dt.date(2026, 3, 2)  # a Monday: the window is all working days
 DAYS = 4

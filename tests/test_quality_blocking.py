@@ -15,7 +15,7 @@ from warehouse_reads import query
 
 from ingest_loaders.quality import CHECKS
 from ingest_loaders.sources import SOURCES
-from saas_warehouse.runner import RunFailed, run_range
+from orchestration.runner import RunFailed, run_range
 from saas_warehouse.settings import Settings
 
 

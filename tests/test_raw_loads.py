@@ -13,7 +13,7 @@ from landing_frames import expected_counts, partition_files
 from warehouse_reads import query, raw_counts, table_fingerprint
 
 from ingest_loaders.sources import SOURCES
-from saas_warehouse.runner import RunFailed, run_range
+from orchestration.runner import RunFailed, run_range
 from saas_warehouse.settings import Settings
 
 DAYS = [SAMPLE_START + dt.timedelta(days=i) for i in range(SAMPLE_DAYS)]

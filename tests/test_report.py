@@ -9,9 +9,9 @@ import pytest
 from browser import SCREENSHOTS, png_size, screenshot
 
 from saas_warehouse.access.sessions import analyst_session, tenant_session
-from saas_warehouse.cli import main
 from saas_warehouse.report import build_report, json_block
 from saas_warehouse.settings import Settings
+from saas_warehouse_cli.main import main
 
 
 def _rows(client, sql: str, **parameters) -> list[dict]:

@@ -19,7 +19,7 @@ from warehouse_reads import raw_counts
 from ingest_loaders.sources import SOURCES
 from orchestration.definitions import build_definitions
 from orchestration.raw.sensors import new_exports_sensor
-from saas_warehouse.runner import failure_message, run_range
+from orchestration.runner import failure_message, run_range
 from saas_warehouse.settings import REPO_ROOT, Settings
 
 DAYS = [SAMPLE_START + dt.timedelta(days=i) for i in range(SAMPLE_DAYS)]

@@ -51,7 +51,7 @@ def error_code(error: BaseException) -> int:
 
 def cli(url: str, *args: str, extra_env: dict[str, str] | None = None):
     env = {"WAREHOUSE_URL": url, "PATH": "/usr/bin:/bin", **(extra_env or {})}
-    return subprocess.run([sys.executable, "-m", "saas_warehouse.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "saas_warehouse_cli", *args], env=env,
                           capture_output=True, text=True, timeout=120)
 
 

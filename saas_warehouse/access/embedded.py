@@ -4,7 +4,8 @@ chDB runs every query as its `default` user and cannot CREATE USER, but it enfor
 users, grants, settings profiles and constraints, quotas and row filters of a users config
 passed at open time (`config-file=`). So each kind of session is an engine opened with its
 own config, in which `default` *is* that login:
-- `chdb/engine_users.xml` (static): the loaders, dbt and admins — full access;
+- `saas_warehouse/chdb/engine_users.xml` (static, opened by `warehouse.py`): the loaders,
+  dbt and admins — full access;
 - an analyst config: read-only, every tenant, no table functions;
 - a tenant config: the tenant profile and quota of `profile.py`, `bi` only, row filters on
   every tenant-scoped view that exists when the session opens.
@@ -22,9 +23,6 @@ engine config is written with an absolute path to its users file.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,8 +37,8 @@ from saas_warehouse.access.model import (
     row_filter,
 )
 from saas_warehouse.access.profile import tenant_profile, tenant_quota
+from saas_warehouse.warehouse import write_engine_config
 
-ENGINE_USERS = Path(__file__).with_name("chdb") / "engine_users.xml"
 READ_DATABASES = ("raw", "staging", "analytics", "bi")
 DEFINER_DATABASES = ("staging", "analytics")
 ANALYST_PROFILE = "bi_analyst_readonly"
@@ -112,33 +110,13 @@ def _tenant_quota(quotas: ET.Element, limits: TenantLimits) -> None:
     _sub(interval, "execution_time", str(quota.execution_time))
 
 
-def engine_config(users_file: Path, directory: Path, name: str) -> Path:
-    """`<directory>/<name>.xml`: an engine config loading `users_file` (made absolute)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    engine = ET.Element("clickhouse")
-    _sub(engine, "users_config", str(users_file.resolve()))
-    ET.indent(engine)
-    config = directory / f"{name}.xml"
-    partial = directory / f".{name}.{os.getpid()}.tmp"
-    ET.ElementTree(engine).write(partial, encoding="unicode")
-    os.replace(partial, config)  # atomic: another process never reads half a config
-    return config
-
-
-def admin_engine_config() -> Path:
-    """The full-access config every loader, dbt and admin session opens the engine with."""
-    digest = hashlib.sha1(str(ENGINE_USERS).encode()).hexdigest()[:10]
-    directory = Path(tempfile.gettempdir()) / "saas-warehouse"
-    return engine_config(ENGINE_USERS, directory, f"engine-{digest}")
-
-
 def write_users_config(directory: Path, name: str, users_root: ET.Element) -> Path:
     """`<name>_users.xml` and the engine config `<name>.xml` that loads it."""
     directory.mkdir(parents=True, exist_ok=True)
     users_file = directory / f"{name}_users.xml"
     ET.indent(users_root)
     ET.ElementTree(users_root).write(users_file, encoding="unicode")
-    return engine_config(users_file, directory, name)
+    return write_engine_config(users_file, directory, name)
 
 
 def analyst_users(profile_name: str = ANALYST_PROFILE) -> ET.Element:

@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _generate(settings: Settings, start: dt.date, days: int, tenants: int, seed: int,
               events_per_day: int, landing: str | None) -> None:
-    from saas_warehouse.generate import generate
+    from sample_exports import generate
 
     summary = generate(landing or settings.landing_url, start, days, tenants=tenants, seed=seed,
                        events_per_day=events_per_day)
@@ -150,7 +150,7 @@ def _generate(settings: Settings, start: dt.date, days: int, tenants: int, seed:
 
 
 def _run(settings: Settings, start: dt.date, end: dt.date) -> None:
-    from saas_warehouse.runner import run_range
+    from orchestration.runner import run_range
 
     summary = run_range(settings, start, end)
     print(
