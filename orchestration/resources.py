@@ -1,6 +1,5 @@
 """Resources: the warehouse (embedded chDB or a ClickHouse server) and the landing zone."""
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -56,8 +55,8 @@ class LandingResource(dg.ConfigurableResource):
 def build_resources(settings: Settings) -> dict[str, object]:
     # The warehouse URL may carry a password: pass it as an EnvVar so Dagster never stores
     # or displays its value.
-    from_env = bool(os.environ.get("WAREHOUSE_URL"))
-    warehouse_url = dg.EnvVar("WAREHOUSE_URL") if from_env else settings.warehouse_url
+    warehouse_url = (dg.EnvVar("WAREHOUSE_URL") if settings.warehouse_url_from_env
+                     else settings.warehouse_url)
     s3 = S3Resource()  # boto3's own settings: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, …
     return {
         "warehouse": WarehouseResource(url=warehouse_url),

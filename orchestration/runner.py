@@ -4,18 +4,18 @@ through the same job the daily schedule launches."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from saas_warehouse.settings import REPO_ROOT, Settings
+
+# Dagster's documented run tags for a single run over a partition range (what a backfill
+# with a single-run policy launches).
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 class RunFailed(RuntimeError):
@@ -37,8 +37,7 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def run_range(
@@ -62,8 +61,8 @@ def run_range(
     result = job.execute_in_process(
         instance=instance or dagster_instance(settings),
         tags={
-            ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+            PARTITION_RANGE_START_TAG: start.isoformat(),
+            PARTITION_RANGE_END_TAG: end.isoformat(),
         },
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=False,

@@ -30,6 +30,9 @@ class Settings:
     tenant_limits_file: str | None = None
     metabase_site_url: str | None = None
     metabase_secret_key: str | None = field(default=None, repr=False)
+    # True when WAREHOUSE_URL came from the environment: Dagster then reads it as an EnvVar,
+    # so a password in it is never stored or shown.
+    warehouse_url_from_env: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +45,7 @@ class Settings:
             tenant_limits_file=env.get("SAAS_WAREHOUSE_TENANT_LIMITS") or None,
             metabase_site_url=env.get("METABASE_SITE_URL") or None,
             metabase_secret_key=env.get("METABASE_EMBEDDING_SECRET_KEY") or None,
+            warehouse_url_from_env=bool(env.get("WAREHOUSE_URL")),
         )
 
     @property
