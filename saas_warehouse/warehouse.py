@@ -21,9 +21,9 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ProgrammingError
 
+from saas_warehouse.contract import DATABASES
 from saas_warehouse.settings import embedded_path
 
-DATABASES = ("raw", "staging", "analytics", "bi")
 # The full-access users config of the embedded engine: loaders, dbt, admins.
 ENGINE_USERS = Path(__file__).with_name("chdb") / "engine_users.xml"
 # How long a step waits for another process's step to release the embedded warehouse.

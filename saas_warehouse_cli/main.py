@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
+from saas_warehouse.contract import PLANS
 from saas_warehouse.settings import Settings
 
 DEMO_START = dt.date(2026, 10, 1)
@@ -74,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--tenant", help="render as this tenant's BI login")
     report.add_argument("--out", default="report.html", help="output file (default: report.html)")
-    report.add_argument("--plan", choices=["free", "starter", "pro", "enterprise"],
+    report.add_argument("--plan", choices=PLANS,
                         help="with --tenant: benchmark against this plan only (the bi views "
                         "do not name a tenant's plan)")
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from saas_warehouse.contract import ROLES
+
 from .common import (
     ID_USER,
     MS_PER_DAY,
@@ -28,10 +30,6 @@ from .common import (
 )
 from .tenants import Tenants, weekday_factor
 
-ROLES = ["owner", "admin", "member", "viewer"]
-NEVER = np.iinfo(np.int64).max  # "no such moment": a funnel step that never happens
-
-ROLES = ["owner", "admin", "member", "viewer"]
 NEVER = np.iinfo(np.int64).max  # "no such moment": a funnel step that never happens
 
 # Activity model (calibrated so a full-size day lands near `events_per_day`).
@@ -143,7 +141,7 @@ def new_users(
         {
             "user_id": ids,
             "tenant_id": take(tenants.ids, tenant),
-            "role": take(ROLES, role),
+            "role": take(list(ROLES), role),
             "signup_at": iso_ms(signup_ms),
             "email_sha256": pa.array(_email_hashes(tenants, tenant, seq, seed), pa.string()),
         }

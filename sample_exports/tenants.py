@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from saas_warehouse.contract import PLANS
+
 from .common import (
     ID_USER,
     MS_PER_DAY,
@@ -24,7 +26,6 @@ from .common import (
     rng_for,
 )
 
-PLANS = ["free", "starter", "pro", "enterprise"]
 REGIONS = [
     "us-east-1",
     "us-west-2",

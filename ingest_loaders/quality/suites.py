@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from saas_warehouse.contract import PLANS, ROLES
+
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-PLANS = ["free", "starter", "pro", "enterprise"]
-ROLES = ["owner", "admin", "member", "viewer"]
 MAX_PLAUSIBLE_LATENCY_MS = 120_000  # two minutes: gateways time out well before
 MAX_PLAUSIBLE_LINE_USD = 100_000  # one billing line item
 # Sampled columns that are not read as they are: Decimal money as Float64 (Great Expectations
@@ -60,7 +60,7 @@ def _rules() -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
             ("ERROR", in_set, "currency", {"value_set": ["USD"]}),
         ],
         "tenants": [
-            ("ERROR", in_set, "plan", {"value_set": PLANS}),
+            ("ERROR", in_set, "plan", {"value_set": list(PLANS)}),
             ("WARN", between, "created_year", {"min_value": 2000}),
         ],
         "users": [
@@ -68,7 +68,7 @@ def _rules() -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
             ("ERROR", "ExpectColumnValuesToMatchRegex", "email_sha256",
              {"regex": "^([0-9a-f]{64})?$"}),
             # Checked by dbt too (accepted_values on stg_raw__users.role), which fails the build.
-            ("WARN", in_set, "role", {"value_set": ROLES}),
+            ("WARN", in_set, "role", {"value_set": list(ROLES)}),
         ],
     }
 

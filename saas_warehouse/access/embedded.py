@@ -31,16 +31,16 @@ from saas_warehouse.access.limits import TenantLimits
 from saas_warehouse.access.model import (
     BI_DATABASE,
     BI_DEFINER,
+    DEFINER_DATABASES,
     TENANT_PROFILE,
     TENANT_QUOTA,
     AccessModel,
     row_filter,
 )
 from saas_warehouse.access.profile import tenant_profile, tenant_quota
+from saas_warehouse.contract import DATABASES
 from saas_warehouse.warehouse import write_engine_config
 
-READ_DATABASES = ("raw", "staging", "analytics", "bi")
-DEFINER_DATABASES = ("staging", "analytics")
 ANALYST_PROFILE = "bi_analyst_readonly"
 
 
@@ -130,7 +130,7 @@ def analyst_users(profile_name: str = ANALYST_PROFILE) -> ET.Element:
     _sub(default, "no_password")
     _sub(default, "profile", profile_name)
     _sub(default, "quota", "default")
-    _grants(default, [f"GRANT SELECT ON {db}.*" for db in READ_DATABASES])
+    _grants(default, [f"GRANT SELECT ON {db}.*" for db in DATABASES])
     _definer(users)
     return root
 

@@ -10,6 +10,7 @@ from clickhouse_connect.driver.client import Client
 # Owns the `bi` views (SQL SECURITY DEFINER): reads analytics on the readers' behalf, so
 # readers need no grant below `bi`. It cannot log in.
 BI_DEFINER = "bi_definer"
+DEFINER_DATABASES = ("staging", "analytics")  # what the bi views read
 TENANT_ROLE = "bi_tenant"  # every tenant's role inherits it: SELECT on bi, quota, deny-by-default
 ANALYST_ROLE = "bi_analyst"
 TENANT_PROFILE = "bi_tenant_profile"

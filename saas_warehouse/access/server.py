@@ -28,6 +28,7 @@ from saas_warehouse.access.model import (
     ANALYST_ROLE,
     BI_DATABASE,
     BI_DEFINER,
+    DEFINER_DATABASES,
     IMPERSONATION_LOGIN,
     TENANT_LOGIN_PREFIX,
     TENANT_PROFILE,
@@ -40,9 +41,8 @@ from saas_warehouse.access.model import (
     tenant_role,
 )
 from saas_warehouse.access.profile import SettingRule, tenant_profile, tenant_quota
+from saas_warehouse.contract import DATABASES
 
-ANALYST_DATABASES = ("raw", "staging", "analytics", "bi")
-DEFINER_DATABASES = ("staging", "analytics")
 DEFAULT_DENY_POLICY = "bi_tenant_default_deny"
 SHARED_POLICY = "bi_tenant_shared"
 ANALYST_POLICY = "bi_analyst_all_rows"
@@ -112,7 +112,7 @@ def shared_plan(model: AccessModel, limits: TenantLimits) -> list[Statement]:
         _plain(f"CREATE ROLE IF NOT EXISTS {TENANT_ROLE}"),
         _plain(f"GRANT SELECT ON {BI_DATABASE}.* TO {TENANT_ROLE} WITH REPLACE OPTION"),
         _plain(f"CREATE ROLE IF NOT EXISTS {ANALYST_ROLE}"),
-        _plain("GRANT " + ", ".join(f"SELECT ON {db}.*" for db in ANALYST_DATABASES)
+        _plain("GRANT " + ", ".join(f"SELECT ON {db}.*" for db in DATABASES)
                + f" TO {ANALYST_ROLE} WITH REPLACE OPTION"),
         _plain(f"CREATE SETTINGS PROFILE IF NOT EXISTS {TENANT_PROFILE}"),
         _plain(f"ALTER SETTINGS PROFILE {TENANT_PROFILE} SETTINGS {profile} TO {TENANT_ROLE}"),

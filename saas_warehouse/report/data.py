@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from saas_warehouse.access.sessions import ReadClient
+from saas_warehouse.contract import PLANS
 
-# CONTRACT.md §3: the fixed set of plans, and §5: the benchmarked metrics.
-PLANS = ("free", "starter", "pro", "enterprise")
+# CONTRACT.md §5: the benchmarked metrics.
 BENCHMARK_METRICS = ("dau", "api_error_rate", "api_latency_p95_ms")
 RETENTION_DAYS = (0, 1, 7, 14, 30)
 
