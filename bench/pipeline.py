@@ -160,10 +160,10 @@ def _node_name(unique_id: str) -> str:
 def _scoped(unique_id: str) -> bool:
     """The data tests that carry the __partition_window__ where (macros/test_where.sql)."""
     return unique_id.startswith("test.") and any(
-        f"_{m}_" in unique_id for m in ("stg_raw__product_events", "stg_raw__api_requests",
-                                         "stg_raw__users", "fct_product_events",
+        f"_{m}_" in unique_id for m in ("stg_product__events", "stg_api__requests",
+                                         "stg_product__users", "int_product_events_deduped",
                                          "int_user_days_active", "fct_user_activity_daily",
-                                         "int_api_requests_rollup_daily"))
+                                         "fct_api_requests_daily"))
 
 
 def _by_kind(nodes: dict[str, float]) -> dict[str, float]:
@@ -376,7 +376,7 @@ def backfill(args: argparse.Namespace, tmp: Path, load: LoadSampler, generate: A
         "WHERE database IN ('raw', 'analytics') AND total_rows > 0 ORDER BY total_rows DESC")
     out["per_day"] = pipe.query(
         "SELECT min(c), max(c) FROM (SELECT event_date, count() AS c "
-        "FROM analytics.fct_product_events GROUP BY event_date)")[0]
+        "FROM analytics.int_product_events_deduped GROUP BY event_date)")[0]
     # The dashboard tenant: the busiest one; the plan: the one with the most benchmark rows.
     tenant = pipe.query("SELECT tenant_id FROM analytics.fct_tenant_kpis_daily "
                         "GROUP BY tenant_id ORDER BY sum(events) DESC LIMIT 1")[0][0]
@@ -416,9 +416,9 @@ def incremental(args: argparse.Namespace, tmp: Path, load: LoadSampler, generate
                 f"raw {t.raw:.1f}s, dbt {t.dbt:.1f}s")
         # Day history+1 is now loaded; the next build starts after it.
         built = history + 1
-        events = pipe.query(f"SELECT count() FROM analytics.fct_product_events "
+        events = pipe.query(f"SELECT count() FROM analytics.int_product_events_deduped "
                             f"WHERE event_date = '{day(history).isoformat()}'")[0][0]
-        total = pipe.query("SELECT count() FROM analytics.fct_product_events")[0][0]
+        total = pipe.query("SELECT count() FROM analytics.int_product_events_deduped")[0][0]
         out["histories"][history] = {"build": build, "runs": runs, "load": load.window(mark),
                                      "day_events": events, "total_events": total}
     # What the window-scoped data tests save at H2: `dbt test` on the day vs on everything.

@@ -11,7 +11,7 @@ from pyarrow import csv as pacsv
 from saas_warehouse.contract import PLANS, ROLES
 from saas_warehouse.settings import REPO_ROOT
 
-MODELS = REPO_ROOT / "dbt_project" / "models" / "staging" / "raw" / "_raw__models.yml"
+MODELS = REPO_ROOT / "dbt_project" / "models" / "staging" / "product" / "_product__models.yml"
 
 
 def _accepted_values(model: str, column: str) -> list[str]:
@@ -27,7 +27,7 @@ def test_plans_come_from_the_seed_in_rank_order() -> None:
 
 
 def test_dbt_tests_the_same_roles() -> None:
-    assert tuple(_accepted_values("stg_raw__users", "role")) == ROLES
+    assert tuple(_accepted_values("stg_product__users", "role")) == ROLES
 
 
 def test_generated_exports_use_only_the_contract_values(sample_landing_template: Path) -> None:

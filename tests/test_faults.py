@@ -236,7 +236,7 @@ def test_dbt_failing_midway_keeps_raw_and_recovers(
     settings: Settings, landing_dir: Path, tmp_path: Path, instance
 ) -> None:
     """A users export with an unknown role loads (a warning), then fails dbt's accepted_values
-    test on stg_raw__users: dbt stops midway. Raw stays loaded; after the corrected re-export
+    test on stg_product__users: dbt stops midway. Raw stays loaded; after the corrected re-export
     the re-run builds exactly what a clean run builds."""
     day = SAMPLE_START
     users = partition_files(landing_dir, "users", day)[0]

@@ -98,7 +98,7 @@ def test_each_tenant_sees_only_its_own_rows(built_warehouse: Settings) -> None:
     [
         ("SELECT count() FROM raw.product_events", (ACCESS_DENIED,)),
         ("SELECT count() FROM raw.load_ledger", (ACCESS_DENIED,)),
-        ("SELECT count() FROM staging.stg_raw__product_events", (ACCESS_DENIED,)),
+        ("SELECT count() FROM staging.stg_product__events", (ACCESS_DENIED,)),
         ("SELECT count() FROM analytics.fct_tenant_kpis_daily", (ACCESS_DENIED,)),
         ("SELECT count() FROM analytics.dim_tenants", (ACCESS_DENIED,)),
         ("SELECT * FROM system.users", (ACCESS_DENIED,)),

@@ -19,6 +19,7 @@ final as (
         request_bytes,
         response_bytes
     from service_days
+    where not is_tenant_total
 )
 
 select * from final

@@ -11,7 +11,7 @@ snapshots as (
         tenant_id,
         snapshot_date,
         plan
-    from {{ ref('stg_raw__tenants') }}
+    from {{ ref('stg_product__tenants') }}
 ),
 
 with_previous as (

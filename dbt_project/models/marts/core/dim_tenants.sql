@@ -3,7 +3,7 @@
 with
 
 snapshots as (
-    select * from {{ ref('stg_raw__tenants') }}
+    select * from {{ ref('stg_product__tenants') }}
 ),
 
 latest as (

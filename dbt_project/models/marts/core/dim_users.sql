@@ -3,7 +3,7 @@
 with
 
 snapshots as (
-    select * from {{ ref('stg_raw__users') }}
+    select * from {{ ref('stg_product__users') }}
 ),
 
 first_seen as (

@@ -10,7 +10,15 @@ user_activity as (
 ),
 
 api as (
-    select * from {{ ref('int_api_requests_tenant_daily') }}
+    -- the all-services row: a tenant's p95 is over all its requests, not a mix of services'
+    select
+        tenant_id,
+        request_date,
+        requests as api_requests,
+        errors_5xx as api_errors,
+        latency_p95_ms as api_latency_p95_ms
+    from {{ ref('fct_api_requests_daily') }}
+    where is_tenant_total
 ),
 
 billing as (

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
-        partition_by='activity_date',
-        order_by=['tenant_id', 'activity_date'],
-        tags=['daily'],
-    )
-}}
+{{ config(partition_by='activity_date', order_by=['tenant_id', 'activity_date']) }}
 
 {#-
     One row per (tenant, day) with at least one user active in the 30 days ending that day

@@ -1,17 +1,8 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
-        partition_by='activity_date',
-        order_by=['tenant_id', 'activity_date', 'user_id'],
-        tags=['daily'],
-        build_in_day_batches=true,
-    )
-}}
+{{ config(partition_by='activity_date', order_by=['tenant_id', 'activity_date', 'user_id'], build_in_day_batches=true) }}
 
 -- One row per (tenant, user, day) on which the user was active (>= 1 product event).
 -- The compact building block for dau/wau/mau, first-seen and retention. Reads the deduplicated
--- events of fct_product_events (deduplicating the raw events again would cost a second pass).
+-- events of int_product_events_deduped (deduplicating the raw events again would cost a second pass).
 with
 
 events as (
@@ -20,7 +11,7 @@ events as (
         user_id,
         event_date,
         occurred_at
-    from {{ ref('fct_product_events') }}
+    from {{ ref('int_product_events_deduped') }}
     where {{ partition_window('event_date') }}
 ),
 

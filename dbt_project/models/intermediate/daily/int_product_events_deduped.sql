@@ -1,19 +1,10 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
-        partition_by='event_date',
-        order_by=['tenant_id', 'occurred_at', 'user_id'],
-        tags=['daily'],
-        build_in_day_batches=true,
-    )
-}}
+{{ config(partition_by='event_date', order_by=['tenant_id', 'occurred_at', 'user_id'], build_in_day_batches=true) }}
 
 -- One row per product event (duplicated deliveries removed), partitioned by day.
 with
 
 events as (
-    select * from {{ ref('stg_raw__product_events') }}
+    select * from {{ ref('stg_product__events') }}
     where {{ partition_window('event_date') }}
 ),
 

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
-        partition_by='request_date',
-        order_by=['tenant_id', 'request_date', 'service'],
-        tags=['daily'],
-        build_in_day_batches=true,
-    )
-}}
+{{ config(partition_by='request_date', order_by=['tenant_id', 'request_date', 'service'], build_in_day_batches=true) }}
 
 -- The API numbers of a (tenant, day) at two grains in one pass over the requests (reading and
 -- deduplicating tens of millions of requests is the expensive part, so it is done once):
@@ -16,7 +7,7 @@
 with
 
 requests as (
-    select * from {{ ref('stg_raw__api_requests') }}
+    select * from {{ ref('stg_api__requests') }}
     where {{ partition_window('request_date') }}
 ),
 

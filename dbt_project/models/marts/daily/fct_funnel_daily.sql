@@ -1,27 +1,15 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
-        partition_by='cohort_date',
-        order_by=['tenant_id', 'funnel_id', 'cohort_date', 'step_index'],
-        tags=['daily'],
-    )
-}}
+{{ config(partition_by='cohort_date', order_by=['tenant_id', 'funnel_id', 'cohort_date', 'step_index']) }}
 
 {#-
     One row per (tenant, funnel, cohort_date, step): users whose level reached the step and
     the conversion from step 1. Rebuilds the same cohort days as int_funnel_user_levels:
-    [s - ceil(max(window_hours) / 24), e].
+    [s - funnel_lookback_days(), e].
 -#}
-{%- set lookback_days -%}
-    (select toUInt32(intDiv(max(window_hours) + 23, 24)) from {{ ref('funnel_definitions') }})
-{%- endset %}
-
 with
 
 levels as (
     select * from {{ ref('int_funnel_user_levels') }}
-    where {{ partition_window('cohort_date', lookback_days) }}
+    where {{ partition_window('cohort_date', funnel_lookback_days()) }}
 ),
 
 funnel_steps as (

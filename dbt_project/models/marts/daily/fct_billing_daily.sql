@@ -1,18 +1,10 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
-        partition_by='usage_date',
-        order_by=['tenant_id', 'usage_date', 'service', 'metric'],
-        tags=['daily'],
-    )
-}}
+{{ config(partition_by='usage_date', order_by=['tenant_id', 'usage_date', 'service', 'metric']) }}
 
 -- One row per (tenant, usage day, service, metric): billed quantity and amount in USD.
 with
 
 line_items as (
-    select * from {{ ref('stg_raw__billing_line_items') }}
+    select * from {{ ref('stg_billing__line_items') }}
     where {{ partition_window('usage_date') }}
 ),
 

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
-        partition_by='cohort_date',
-        order_by=['tenant_id', 'funnel_id', 'cohort_date', 'user_id'],
-        tags=['daily'],
-    )
-}}
+{{ config(partition_by='cohort_date', order_by=['tenant_id', 'funnel_id', 'cohort_date', 'user_id']) }}
 
 {#-
     One row per (tenant, funnel, cohort_date, user): the user's funnel level for the cohort of
@@ -17,14 +9,9 @@
       reached step k; a step-1 event on day d opens a chain; step k extends slot k-1 when it
       happens no later than window_hours after that chain's step-1 event (inclusive, in ms).
       Level = number of filled slots. Steps at the same timestamp count in step order.
-    Window: a cohort of day d needs events up to d + window, so a run for [s, e] rebuilds the
-    cohorts [s - lookback, e] and reads events [s - lookback, e + lookback], where
-    lookback = ceil(max(window_hours) / 24) days.
+    Window: a run for [s, e] rebuilds the cohorts [s - lookback, e] and reads events
+    [s - lookback, e + lookback], lookback = funnel_lookback_days() (../macros/).
 -#}
-{%- set lookback_days -%}
-    (select toUInt32(intDiv(max(window_hours) + 23, 24)) from {{ ref('funnel_definitions') }})
-{%- endset %}
-
 with
 
 funnel_steps as (
@@ -52,8 +39,8 @@ events as (
         event,
         event_date,
         occurred_at
-    from {{ ref('fct_product_events') }}
-    where {{ partition_window('event_date', lookback_days, lookback_days) }}
+    from {{ ref('int_product_events_deduped') }}
+    where {{ partition_window('event_date', funnel_lookback_days(), funnel_lookback_days()) }}
         and event in (select funnel_steps.event from funnel_steps)
 ),
 
@@ -78,7 +65,7 @@ cohort_entries as (
         event_date as cohort_date
     from step_events
     where step_index = 1
-        and {{ partition_window('event_date', lookback_days) }}
+        and {{ partition_window('event_date', funnel_lookback_days()) }}
 ),
 
 cohort_step_events as (
