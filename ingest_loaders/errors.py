@@ -58,6 +58,17 @@ class TransientLoadError(LoadError):
 class TerminalLoadError(LoadError):
     """Retrying will not help: the files break the contract or the setup is wrong."""
 
+    def __init__(
+        self, reason: str, *, source: str, day: dt.date, file: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(reason, source=source, day=day, file=file)
+        # What the user should do: a file's error is fixed in the files, others in the setup.
+        self.hint = hint or (
+            "Fix or re-export the files, then re-run this day." if file
+            else "Nothing was swapped in: fix what ClickHouse refused, then re-run this day."
+        )
+
 
 def clickhouse_error_code(error: BaseException) -> int | None:
     match = _CODE.search(str(error))

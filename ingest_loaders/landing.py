@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
@@ -152,8 +152,9 @@ class S3Landing:
     endpoint_url: str | None
     region: str | None
     access_key_id: str | None
-    secret_access_key: str | None
-    session_token: str | None = None
+    # Never in repr(): a Landing is logged and shown in errors.
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
@@ -222,19 +223,23 @@ class S3Landing:
         )
 
 
-def landing_from_url(landing_url: str, s3_client: Any = None) -> Landing:
+def landing_from_url(
+    landing_url: str, s3_client: Any = None, session: Any = None
+) -> Landing:
     """A Landing for `s3://bucket/prefix`, `file:///dir` or a plain directory path.
 
-    For S3 the boto3 client and its credentials come from the standard AWS settings
-    (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, …) unless a client is given.
+    For S3, boto3 lists the objects (`s3_client`, by default one of `session`) and ClickHouse
+    reads them with the credentials of `session` (a boto3 Session; by default one from the
+    standard AWS settings: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, …).
     """
     if not landing_url.startswith("s3://"):
         return LocalLanding(local_landing_dir(landing_url))
     import boto3
 
     parts = urlsplit(landing_url)
-    client = s3_client or boto3.client("s3")
-    credentials = client._request_signer._credentials  # what boto3 itself signs with
+    session = session or boto3.session.Session()
+    client = s3_client or session.client("s3")
+    credentials = session.get_credentials()
     frozen = credentials.get_frozen_credentials() if credentials else None
     return S3Landing(
         bucket=parts.netloc,

@@ -15,65 +15,39 @@ A partition whose files are unchanged since its last successful load is not relo
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
+from botocore.exceptions import BotoCoreError, ClientError
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from ingest_loaders import ledger
-from ingest_loaders.errors import LoadError, TerminalLoadError, classify
+from ingest_loaders.errors import LoadError, TerminalLoadError, classify, first_line
 from ingest_loaders.landing import Landing, LandingFile, Partition
-from ingest_loaders.read_sql import READ_SETTINGS, read_structure, validated_select_sql
+from ingest_loaders.read_sql import (
+    READ_SETTINGS,
+    read_structure,
+    rejects_insert_sql,
+    stage_insert_sql,
+    validated_select_sql,
+)
+from ingest_loaders.results import FileResult, LoadResult
 from ingest_loaders.schema_check import check_csv_header, check_parquet_schema
+from ingest_loaders.scratch import ScratchTables
 from ingest_loaders.sources import SOURCES, Source
 from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
 
+log = logging.getLogger(__name__)
+
 SWAP_SETTINGS = {"allow_replace_partition_from_empty_source": 1}
-# On a server, scratch tables older than this are from a load that died (no load takes 6 h).
-STALE_SCRATCH_SECONDS = 6 * 3600
-
-
-@dataclass(frozen=True)
-class FileResult:
-    file: str
-    size_bytes: int
-    rows_read: int
-    rows_loaded: int
-    rows_rejected: int
-    status: str
-
-
-@dataclass
-class LoadResult:
-    source: str
-    day: dt.date
-    status: str  # loaded | unchanged | incomplete
-    load_id: str = ""
-    files: list[FileResult] = field(default_factory=list)
-    ignored_files: tuple[str, ...] = ()
-    reject_reasons: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def rows_read(self) -> int:
-        return sum(f.rows_read for f in self.files)
-
-    @property
-    def rows_loaded(self) -> int:
-        return sum(f.rows_loaded for f in self.files)
-
-    @property
-    def rows_rejected(self) -> int:
-        return sum(f.rows_rejected for f in self.files)
-
-    @property
-    def bytes_read(self) -> int:
-        return sum(f.size_bytes for f in self.files if f.status == "loaded")
+# Failures outside our code: the store, the file system, the warehouse. Anything else is a
+# bug and reaches the user as one (with its traceback), never as "fix the files".
+EXTERNAL_ERRORS = (OSError, BotoCoreError, ClientError, ClickHouseError)
 
 
 def load_partition(
@@ -84,7 +58,7 @@ def load_partition(
     source = SOURCES[source_name]
     try:
         partition = landing.partition(source.name, day)
-    except Exception as e:  # OS, boto3 or ClickHouse errors alike: classified, cause kept
+    except EXTERNAL_ERRORS as e:  # classified, cause kept
         raise classify(e, source=source.name, day=day, file=None, what="listing failed") from e
     if partition is None:
         return LoadResult(source.name, day, "incomplete", seconds=time.perf_counter() - started)
@@ -108,9 +82,7 @@ class _PartitionLoad:
         self.source = source
         self.part = part
         self.load_id = uuid.uuid4().hex[:16]
-        stem = f"raw._load_{source.name}_{part.day:%Y%m%d}_{self.load_id}"
-        self.stage_table = f"{stem}_stage"
-        self.rejects_table = f"{stem}_rejects"
+        self.scratch = ScratchTables(client, source, part.day, self.load_id)
         self.loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.fmt = "Parquet" if source.file_format == "parquet" else "CSV"
 
@@ -118,7 +90,7 @@ class _PartitionLoad:
         day, name = self.part.day, self.source.name
         entries: list[ledger.LedgerEntry] = []
         try:
-            self._create_scratch_tables()
+            self.scratch.create()
             loaded, duplicates = self._distinct_files()
             counts, reasons = self._load_rows(loaded)
             entries = [
@@ -142,7 +114,7 @@ class _PartitionLoad:
             self._record_failure(error)
             raise error from e
         finally:
-            self._drop_scratch_tables()
+            self.scratch.drop()
         files = [
             FileResult(e.file, e.size_bytes, e.rows_read, e.rows_loaded, e.rows_rejected, e.status)
             for e in entries
@@ -175,7 +147,7 @@ class _PartitionLoad:
         for f in files:
             self._check_schema(f)
             self._insert_rows(f, rejects=False)
-        good = self._rows_per_file(self.stage_table, "_source_file")
+        good = self._rows_per_file(self.scratch.stage, "_source_file")
         file_rows: dict[str, int] = {}  # Parquet only: a CSV row count needs a full parse
         for f in files:
             if self.fmt == "Parquet":
@@ -183,35 +155,6 @@ class _PartitionLoad:
             if file_rows.get(f.key) != good.get(f.key, 0):
                 self._insert_rows(f, rejects=True)
         return self._counts(files, good, file_rows)
-
-    def _drop_stale_scratch_tables(self) -> None:
-        """Scratch tables of this (source, day) left by a load that was killed (kill -9, OOM).
-
-        The embedded engine is open in one process at a time, so any such table is stale; on
-        a server another load of the same day may be running, so only old ones are dropped.
-        """
-        prefix = f"_load_{self.source.name}_{self.part.day:%Y%m%d}_"
-        min_age = 0 if type(self.client).__name__ == "ChdbClient" else STALE_SCRATCH_SECONDS
-        stale = self.client.query(
-            "SELECT name FROM system.tables WHERE database = 'raw' "
-            "AND startsWith(name, {prefix:String}) "
-            "AND metadata_modification_time <= now() - {min_age:UInt32}",
-            parameters={"prefix": prefix, "min_age": min_age},
-        ).result_rows
-        for (name,) in stale:
-            self.client.command(f"DROP TABLE IF EXISTS raw.`{name}` SYNC")
-
-    def _create_scratch_tables(self) -> None:
-        self._drop_stale_scratch_tables()
-        self.client.command(f"CREATE TABLE {self.stage_table} AS {self.source.table}")
-        self.client.command(f"CREATE TABLE {self.rejects_table} AS {REJECTS_TABLE}")
-
-    def _drop_scratch_tables(self) -> None:
-        for table in (self.stage_table, self.rejects_table):
-            try:
-                self.client.command(f"DROP TABLE IF EXISTS {table} SYNC")
-            except ClickHouseError:
-                pass  # best effort: a stale scratch table is harmless and named by its load
 
     def _check_schema(self, f: LandingFile) -> None:
         if f.clickhouse_format != self.fmt:
@@ -228,23 +171,8 @@ class _PartitionLoad:
         """One read of `f`: its good rows into the stage, or its bad rows into the rejects."""
         table_fn, params = self._table_function(f)
         rows = validated_select_sql(self.source, self.fmt, self.part.day, table_fn)
-        if rejects:
-            sql = f"""
-                INSERT INTO {self.rejects_table}
-                SELECT {{source:String}}, {{day:Date}}, _file_name, _row, _reason, _raw,
-                       {{load_id:String}}, {{loaded_at:DateTime}}
-                FROM ({rows}) WHERE _reason != ''
-            """
-        else:
-            columns = ", ".join(f"`{c}`" for c in self.source.column_names)
-            parsed = ", ".join(f"p_{c}" for c in self.source.column_names)
-            sql = f"""
-                INSERT INTO {self.stage_table}
-                    ({columns}, _partition_date, _source_file, _source_row, _load_id, _loaded_at)
-                SELECT {parsed}, {{day:Date}}, _file_name, _row, {{load_id:String}},
-                       {{loaded_at:DateTime}}
-                FROM ({rows}) WHERE _reason = ''
-            """
+        sql = (rejects_insert_sql(self.scratch.rejects, rows) if rejects
+               else stage_insert_sql(self.source, self.scratch.stage, rows))
         params |= {
             "file_name": f.key, "source": self.source.name, "day": self.part.day,
             "load_id": self.load_id, "loaded_at": self.loaded_at,
@@ -289,9 +217,9 @@ class _PartitionLoad:
 
         Fails the load if a file's rows are not all accounted for: nothing may be lost.
         """
-        bad = self._rows_per_file(self.rejects_table, "file")
+        bad = self._rows_per_file(self.scratch.rejects, "file")
         reasons = self.client.query(
-            f"SELECT reason, count() FROM {self.rejects_table} "
+            f"SELECT reason, count() FROM {self.scratch.rejects} "
             f"GROUP BY reason ORDER BY count() DESC LIMIT 20"
         ).result_rows
         counts = {}
@@ -301,8 +229,9 @@ class _PartitionLoad:
             if read != ok + rejected:
                 raise TerminalLoadError(
                     f"{read} rows in the file but {ok} loaded + {rejected} rejected; "
-                    "nothing was swapped in. Report this as a loader bug with the file",
+                    "nothing was swapped in",
                     source=self.source.name, day=self.part.day, file=f.key,
+                    hint="This is a loader bug: report it with the file.",
                 )
             counts[f.key] = (read, ok, rejected)
         return counts, dict(Counter({reason: int(n) for reason, n in reasons}))
@@ -310,12 +239,12 @@ class _PartitionLoad:
     def _swap(self) -> None:
         day = self.part.day.isoformat()
         self.client.command(
-            f"ALTER TABLE {self.source.table} REPLACE PARTITION '{day}' FROM {self.stage_table}",
+            f"ALTER TABLE {self.source.table} REPLACE PARTITION '{day}' FROM {self.scratch.stage}",
             settings=SWAP_SETTINGS,
         )
         self.client.command(
             f"ALTER TABLE {REJECTS_TABLE} REPLACE PARTITION ('{self.source.name}', '{day}') "
-            f"FROM {self.rejects_table}",
+            f"FROM {self.scratch.rejects}",
             settings=SWAP_SETTINGS,
         )
 
@@ -331,5 +260,5 @@ class _PartitionLoad:
                 self.client, load_id=self.load_id, source=self.source.name, day=self.part.day,
                 entries=[entry], loaded_at=self.loaded_at,
             )
-        except ClickHouseError:
-            pass  # the warehouse itself is failing; the raised error says why
+        except ClickHouseError as e:  # the warehouse itself is failing; the raised error says why
+            log.warning("could not record the failed load in raw.load_ledger: %s", first_line(e))

@@ -17,7 +17,8 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.landing import Landing
-from ingest_loaders.load import LoadResult, load_partition
+from ingest_loaders.load import load_partition
+from ingest_loaders.results import LoadResult
 from ingest_loaders.tables import ensure_raw_tables
 
 # Days loaded at once; more clients than cores only adds contention on the embedded engine.

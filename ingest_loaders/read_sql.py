@@ -180,3 +180,31 @@ READ_SETTINGS = {
     "input_format_parquet_allow_missing_columns": 0,
     "input_format_allow_errors_num": 0,
 }
+
+
+def stage_insert_sql(source: Source, stage_table: str, rows: str) -> str:
+    """INSERT the good rows of `rows` (a validated_select_sql) into the stage, with lineage.
+
+    Parameters: `day`, `load_id`, `loaded_at` plus those of `rows`.
+    """
+    columns = ", ".join(f"`{c}`" for c in source.column_names)
+    parsed = ", ".join(f"p_{c}" for c in source.column_names)
+    return f"""
+        INSERT INTO {stage_table}
+            ({columns}, _partition_date, _source_file, _source_row, _load_id, _loaded_at)
+        SELECT {parsed}, {{day:Date}}, _file_name, _row, {{load_id:String}}, {{loaded_at:DateTime}}
+        FROM ({rows}) WHERE _reason = ''
+    """
+
+
+def rejects_insert_sql(rejects_table: str, rows: str) -> str:
+    """INSERT the bad rows of `rows` with their reason and the raw row into the rejects stage.
+
+    Parameters: `source`, `day`, `load_id`, `loaded_at` plus those of `rows`.
+    """
+    return f"""
+        INSERT INTO {rejects_table}
+        SELECT {{source:String}}, {{day:Date}}, _file_name, _row, _reason, _raw,
+               {{load_id:String}}, {{loaded_at:DateTime}}
+        FROM ({rows}) WHERE _reason != ''
+    """

@@ -15,7 +15,9 @@ from orchestration.transform.assets import build_dbt_assets, build_dbt_resource
 from saas_warehouse.settings import Settings
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_definitions(
+    settings: Settings, loggers: dict[str, dg.LoggerDefinition] | None = None
+) -> dg.Definitions:
     return dg.Definitions(
         assets=[*landing_specs, *raw_assets, build_dbt_assets()],
         jobs=[daily_warehouse_job],
@@ -24,6 +26,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         resources={**build_resources(settings), "dbt": build_dbt_resource()},
         # One process per run: the embedded engine may be open in one process at a time.
         executor=dg.in_process_executor,
+        loggers=loggers,
     )
 
 

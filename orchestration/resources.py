@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
+import boto3
 import dagster as dg
 from clickhouse_connect.driver.client import Client
 from dagster_aws.s3 import S3Resource
@@ -48,8 +49,16 @@ class LandingResource(dg.ConfigurableResource):
     s3: dg.ResourceDependency[S3Resource]
 
     def landing(self) -> Landing:
-        client = self.s3.get_client() if self.url.startswith("s3://") else None
-        return landing_from_url(self.url, s3_client=client)
+        if not self.url.startswith("s3://"):
+            return landing_from_url(self.url)
+        # The S3 resource lists the objects; ClickHouse reads them with the same credentials.
+        session = boto3.session.Session(
+            aws_access_key_id=self.s3.aws_access_key_id,
+            aws_secret_access_key=self.s3.aws_secret_access_key,
+            aws_session_token=self.s3.aws_session_token,
+            profile_name=self.s3.profile_name,
+        )
+        return landing_from_url(self.url, s3_client=self.s3.get_client(), session=session)
 
 
 def build_resources(settings: Settings) -> dict[str, object]:

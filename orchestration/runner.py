@@ -7,9 +7,11 @@ import datetime as dt
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 
+from orchestration.progress import RunProgress, progress_logger
 from saas_warehouse.settings import REPO_ROOT, Settings
 
 # Dagster's documented run tags for a single run over a partition range (what a backfill
@@ -28,7 +30,8 @@ class RunSummary:
     seconds: float
     materializations: int
     checks_passed: int
-    checks_failed: int
+    checks_warned: int  # a warn-severity check that did not pass
+    checks_failed: int  # a blocking (error-severity) check that did not pass
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
@@ -47,13 +50,22 @@ def run_range(
     *,
     instance: dg.DagsterInstance | None = None,
     selection: dg.AssetSelection | None = None,
+    progress: TextIO | None = None,
 ) -> RunSummary:
-    """Materialize [start, end] in one run (the assets' single-run backfill policy)."""
+    """Materialize [start, end] in one run (the assets' single-run backfill policy).
+
+    Logs go to Dagster's console logger, or, given a `progress` stream, only a progress bar
+    per step (and warnings) go there.
+    """
     if end < start:
         raise ValueError(f"--end {end} is before --start {start}")
     from orchestration.definitions import build_definitions
 
-    defs = build_definitions(settings)
+    handler = RunProgress({}, progress) if progress is not None else None
+    loggers = {"progress": progress_logger(handler)} if handler else None
+    defs = build_definitions(settings, loggers=loggers)
+    if handler:
+        handler.steps = step_totals(defs, days=(end - start).days + 1)
     job = defs.resolve_job_def("daily_warehouse")
     if selection is not None:
         job = job.get_subset(asset_selection=set(selection.resolve(defs.resolve_asset_graph())))
@@ -64,7 +76,7 @@ def run_range(
             PARTITION_RANGE_START_TAG: start.isoformat(),
             PARTITION_RANGE_END_TAG: end.isoformat(),
         },
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config={"loggers": {"progress": {}} if loggers else {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=False,
     )
     seconds = (dt.datetime.now() - started).total_seconds()
@@ -79,8 +91,26 @@ def run_range(
         seconds=seconds,
         materializations=len(result.get_asset_materialization_events()),
         checks_passed=sum(c.passed for c in checks),
-        checks_failed=sum(not c.passed for c in checks),
+        checks_warned=sum(not c.passed and c.severity == dg.AssetCheckSeverity.WARN
+                          for c in checks),
+        checks_failed=sum(not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
+                          for c in checks),
     )
+
+
+def step_totals(defs: dg.Definitions, days: int) -> dict[str, tuple[str, str, int]]:
+    """Per step key: its label, what it counts and how many: days for a loader, dbt nodes
+    (models, seeds and tests) for dbt."""
+    totals: dict[str, tuple[str, str, int]] = {}
+    for assets in defs.assets or ():
+        if not isinstance(assets, dg.AssetsDefinition) or not assets.is_executable:
+            continue
+        if assets.node_def.name == "dbt_models":
+            totals["dbt_models"] = ("dbt build", "nodes",
+                                    len(assets.keys) + len(assets.check_keys))
+        else:
+            totals[assets.node_def.name] = ("load " + assets.key.path[-1], "days", days)
+    return totals
 
 
 def _first_failure(result: dg.ExecuteInProcessResult) -> str:

@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import time
+import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,6 +55,14 @@ def admin_engine_config() -> Path:
     return write_engine_config(ENGINE_USERS, directory, f"engine-{digest}")
 
 
+_EMBEDDED_CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def is_embedded(client: Client) -> bool:
+    """Whether `client` is the embedded engine (open in one process at a time)."""
+    return client in _EMBEDDED_CLIENTS
+
+
 def get_client(warehouse_url: str, engine_config: Path | None = None) -> Client:
     """A client for the warehouse at `warehouse_url` (CONTRACT.md §1); the caller closes it.
 
@@ -65,7 +74,7 @@ def get_client(warehouse_url: str, engine_config: Path | None = None) -> Client:
     path = embedded_path(warehouse_url)
     config = engine_config or admin_engine_config()
     try:
-        return clickhouse_connect.get_client(
+        client = clickhouse_connect.get_client(
             interface="chdb", path=path, chdb_options={"config-file": str(config)}
         )
     except ProgrammingError as e:
@@ -78,6 +87,8 @@ def get_client(warehouse_url: str, engine_config: Path | None = None) -> Client:
                 f"server. (If nothing else has it open, check the engine config {config}.)"
             ) from e
         raise
+    _EMBEDDED_CLIENTS.add(client)
+    return client
 
 
 @contextmanager

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from saas_warehouse.contract import PLANS
-from saas_warehouse.settings import Settings
+from saas_warehouse.settings import Settings, redact_url
+from saas_warehouse_cli.output import print_kpi_summary, print_raw_counts, print_table
 
 DEMO_START = dt.date(2026, 10, 1)
 DEMO_DAYS = 30
@@ -53,8 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="load and build every asset for a range of days")
     run.add_argument("--start", type=_date, required=True)
     run.add_argument("--end", type=_date, required=True)
-
-    sub.add_parser("demo", help=f"generate {DEMO_DAYS} days and run them on the defaults")
+    demo = sub.add_parser("demo", help=f"generate {DEMO_DAYS} days and run them on the defaults")
+    for command in (run, demo):
+        command.add_argument("--verbose", action="store_true",
+                             help="stream Dagster's and dbt's logs instead of progress bars")
 
     query = sub.add_parser(
         "query",
@@ -113,9 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _generate(settings, args.start, args.days, args.tenants, args.seed,
                       args.events_per_day, args.landing)
         elif args.command == "run":
-            _run(settings, args.start, args.end)
+            _run(settings, args.start, args.end, args.verbose)
         elif args.command == "demo":
-            _demo(settings)
+            _demo(settings, args.verbose)
         elif args.command == "query":
             _query(settings, args.sql, args.format, args.tenant)
         elif args.command == "report":
@@ -150,68 +153,29 @@ def _generate(settings: Settings, start: dt.date, days: int, tenants: int, seed:
           f"in {summary.seconds:.1f}s", file=sys.stderr)
 
 
-def _run(settings: Settings, start: dt.date, end: dt.date) -> None:
+def _run(settings: Settings, start: dt.date, end: dt.date, verbose: bool) -> None:
     from orchestration.runner import run_range
 
-    summary = run_range(settings, start, end)
+    print(f"loading and building {start} .. {end} "
+          f"({settings.landing_url} → {redact_url(settings.warehouse_url)})", file=sys.stderr)
+    summary = run_range(settings, start, end, progress=None if verbose else sys.stderr)
     print(
         f"run {summary.run_id} succeeded in {summary.seconds:.1f}s: "
-        f"{summary.materializations} materializations, checks {summary.checks_passed} passed, "
-        f"{summary.checks_failed} failed",
+        f"{summary.materializations} materializations; checks {summary.checks_passed} passed, "
+        f"{summary.checks_warned} warned, {summary.checks_failed} failed. Logs and the asset "
+        f"graph: `make dev` (Dagster UI, DAGSTER_HOME={settings.dagster_home})",
         file=sys.stderr,
     )
-    _print_raw_counts(settings, start, end)
+    print_raw_counts(settings, start, end)
 
 
-def _demo(settings: Settings) -> None:
+def _demo(settings: Settings, verbose: bool) -> None:
     end = DEMO_START + dt.timedelta(days=DEMO_DAYS - 1)
     _generate(settings, DEMO_START, DEMO_DAYS, 40, 7, 20_000, None)
-    _run(settings, DEMO_START, end)
-    _print_kpi_summary(settings, end)
+    _run(settings, DEMO_START, end, verbose)
+    print_kpi_summary(settings, end)
     print("\nnext: saas-warehouse query \"SELECT * FROM bi.kpi_tenant_daily LIMIT 10\"  "
           "(add --tenant <tenant_id> to see what that tenant's BI login sees)")
-
-
-def _print_kpi_summary(settings: Settings, day: dt.date) -> None:
-    from saas_warehouse.warehouse import open_warehouse
-
-    with open_warehouse(settings.warehouse_url) as client:
-        totals = client.query(
-            "SELECT uniqExact(tenant_id) AS tenants, sum(dau) AS active_users, "
-            "sum(events) AS product_events, sum(new_users) AS signups, "
-            "sum(api_requests) AS requests, "
-            "round(sum(api_errors) / greatest(sum(api_requests), 1), 4) AS error_rate, "
-            "round(toFloat64(sum(billed_usd)), 2) AS billed "
-            "FROM bi.kpi_tenant_daily WHERE date = {day:Date}",
-            parameters={"day": day},
-        )
-        top = client.query(
-            "SELECT tenant_id, dau, wau, mau, events, round(api_error_rate, 4) AS error_rate, "
-            "round(api_latency_p95_ms, 1) AS p95_ms, round(toFloat64(billed_usd), 2) AS billed_usd "
-            "FROM bi.kpi_tenant_daily WHERE date = {day:Date} ORDER BY dau DESC LIMIT 5",
-            parameters={"day": day},
-        )
-    print(f"\nKPIs on {day} (bi.kpi_tenant_daily)")
-    _print_table(list(totals.column_names), totals.result_rows)
-    print("\ntop tenants by daily active users")
-    _print_table(list(top.column_names), top.result_rows)
-
-
-def _print_raw_counts(settings: Settings, start: dt.date, end: dt.date) -> None:
-    from ingest_loaders.sources import SOURCES
-    from saas_warehouse.warehouse import open_warehouse
-
-    union = " UNION ALL ".join(
-        f"SELECT '{s.name}' AS source, count() AS rows, uniqExact({s.id_column}) AS distinct_ids "
-        f"FROM {s.table} WHERE _partition_date BETWEEN {{start:Date}} AND {{end:Date}}"
-        for s in SOURCES.values()
-    )
-    with open_warehouse(settings.warehouse_url) as client:
-        result = client.query(
-            f"SELECT * FROM ({union}) ORDER BY source", parameters={"start": start, "end": end}
-        )
-    print(f"\nraw rows for {start} .. {end}")
-    _print_table(list(result.column_names), result.result_rows)
 
 
 def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
@@ -227,7 +191,7 @@ def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
             sys.stdout.write(client.raw_query(sql, fmt=output).decode())
             return
         result = client.query(sql)
-    _print_table(list(result.column_names), result.result_rows)
+    print_table(list(result.column_names), result.result_rows)
 
 
 def _tenant_session(settings: Settings, tenant: str):
@@ -268,30 +232,6 @@ def _embed_url(settings: Settings, tenant: str, dashboard: int, minutes: int) ->
     access_model(settings.warehouse_url).require_tenant(tenant)
     print(signed_dashboard_url(settings.metabase_site_url, settings.metabase_secret_key,
                                dashboard, tenant, minutes=minutes))
-
-
-def _print_table(header: list[str], rows: Sequence[Sequence[object]]) -> None:
-    if not header:  # a statement without a result set
-        return
-    # Rows as wide as the header (a KILL QUERY result once came back narrower).
-    cells = [header] + [
-        [("" if v is None else str(v)) for v in row][: len(header)]
-        + [""] * (len(header) - len(row)) for row in rows
-    ]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    for n, row in enumerate(cells):
-        print("  ".join(v.rjust(w) if n and _numeric(v) else v.ljust(w)
-                        for v, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
-
-
-def _numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

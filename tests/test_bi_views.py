@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from test_dbt_plugin import DBT_PROJECT, dbt, ok
+from dbt_cli import DBT_PROJECT, dbt, ok
 
 from orchestration.runner import run_range
 from saas_warehouse.settings import Settings

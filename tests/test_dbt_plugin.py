@@ -7,74 +7,12 @@ only after dbt has exited, since an on-disk chDB path is open in one process at 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
-import clickhouse_connect
 import pytest
+from dbt_cli import DBT_PROJECT, REPO_ROOT, dbt, ok, query, tiny_profile, write
 
 pytestmark = pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT = REPO_ROOT / "dbt_project"
-
-
-def dbt(args: list[str], project_dir: Path, tmp: Path, **env: str) -> subprocess.CompletedProcess:
-    """Run the dbt CLI of this interpreter's environment; target/ and logs/ stay in `tmp`."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
-    full_env.update(
-        DBT_PROFILES_DIR=str(project_dir),
-        DBT_LOG_PATH=str(tmp / "dbt_logs"),
-        DBT_TARGET_PATH=str(tmp / "dbt_target"),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        **env,
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "dbt.cli.main", *args, "--project-dir", str(project_dir)],
-        env=full_env,
-        cwd=tmp,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return result
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    client = clickhouse_connect.get_client(interface="chdb", path=str(warehouse))
-    try:
-        return [tuple(row) for row in client.query(sql).result_rows]
-    finally:
-        client.close()
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-
-
-def tiny_profile(warehouse: Path) -> str:
-    """profiles.yml of a throwaway project named `tiny` on an embedded warehouse."""
-    return f"""
-        tiny:
-          target: embedded
-          outputs:
-            embedded:
-              type: chdb
-              path: chdb://{warehouse}
-              schema: analytics
-              threads: 2
-    """
-
 
 @pytest.fixture
 def tiny_project(tmp_path: Path) -> tuple[Path, Path]:

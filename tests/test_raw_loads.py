@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 from pathlib import Path
 
@@ -31,6 +32,18 @@ def assert_raw_matches_files(settings: Settings, root: Path, days: list[dt.date]
         assert raw_counts(settings.warehouse_url, source, days) == expected_counts(
             root, source, days
         ), source
+
+
+def test_progress_is_a_line_per_step_not_the_log(
+    settings: Settings, landing_dir: Path, instance
+) -> None:
+    out = io.StringIO()  # not a terminal: one line per finished step
+    run_range(settings, SAMPLE_START, END, instance=instance, selection=RAW_ONLY, progress=out)
+    lines = out.getvalue().splitlines()
+    assert sorted(line.split("[")[0].split()[1] for line in lines) == sorted(SOURCES), lines
+    for line in lines:
+        assert f"] {SAMPLE_DAYS}/{SAMPLE_DAYS} days" in line and "FAILED" not in line, line
+        assert "#" * 24 in line  # a full bar
 
 
 def test_local_load_matches_the_files(settings: Settings, landing_dir: Path, instance) -> None:
@@ -111,7 +124,7 @@ def test_day_without_success_marker_is_not_loaded(
 ) -> None:
     (landing_dir / "users" / f"dt={END.isoformat()}" / "_SUCCESS").unlink()
     summary = load(settings, instance)
-    assert summary.checks_failed == 1  # users: partitions_complete (a warning)
+    assert (summary.checks_warned, summary.checks_failed) == (1, 0)  # users: partitions_complete
     assert raw_counts(settings.warehouse_url, "users", [END]) == (0, 0)
     assert raw_counts(settings.warehouse_url, "users", DAYS[:-1]) == expected_counts(
         landing_dir, "users", DAYS[:-1]

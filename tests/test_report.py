@@ -3,10 +3,13 @@ and the page renders in headless Chromium (screenshots in docs/screenshots/)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+import bi_oracle as oracle
 import pytest
 from browser import SCREENSHOTS, png_size, screenshot
+from conftest import BUILT_DAYS, BUILT_START
 
 from saas_warehouse.access.sessions import analyst_session, tenant_session
 from saas_warehouse.report import build_report, json_block
@@ -14,9 +17,22 @@ from saas_warehouse.settings import Settings
 from saas_warehouse_cli.main import main
 
 
-def _rows(client, sql: str, **parameters) -> list[dict]:
-    result = client.query(sql, parameters=parameters)
-    return [dict(zip(result.column_names, row, strict=False)) for row in result.result_rows]
+def _built_days() -> list[dt.date]:
+    return [BUILT_START + dt.timedelta(days=i) for i in range(BUILT_DAYS)]
+
+
+def _iso(day) -> str:
+    return day.isoformat()[:10]  # a date or a pandas Timestamp
+
+
+def _summed(rows: list[dict], keys: tuple[str, ...], values: tuple[str, ...]) -> list[dict]:
+    totals: dict[tuple, dict] = {}
+    for row in rows:
+        total = totals.setdefault(tuple(row[k] for k in keys),
+                                  {**{k: row[k] for k in keys}, **dict.fromkeys(values, 0)})
+        for v in values:
+            total[v] += row[v]
+    return list(totals.values())
 
 
 @pytest.fixture(scope="module")
@@ -49,30 +65,28 @@ def test_tenant_report_shows_the_tenants_bi_numbers(
     built_warehouse: Settings, busiest_tenant: str, tenant_html: str
 ) -> None:
     data = json_block(tenant_html)
-    # Read independently: as the analyst with an explicit tenant filter, not the row policy.
-    with analyst_session(built_warehouse.warehouse_url) as client:
-        kpis = _rows(client, "SELECT date, dau, wau, mau, events, new_users, api_requests, "
-                     "api_errors, api_error_rate, api_latency_p95_ms, toFloat64(billed_usd) AS "
-                     "billed_usd FROM bi.kpi_tenant_daily WHERE tenant_id = {t:String} "
-                     "ORDER BY date", t=busiest_tenant)
-        funnels = _rows(client, "SELECT funnel_id, step_index, sum(users) AS users "
-                        "FROM bi.funnel_daily WHERE tenant_id = {t:String} "
-                        "GROUP BY funnel_id, step_index", t=busiest_tenant)
-        retention = _rows(client, "SELECT cohort_date, day_n, cohort_size, retained_users, "
-                          "retention_rate FROM bi.retention_cohorts "
-                          "WHERE tenant_id = {t:String}", t=busiest_tenant)
-        services = _rows(client, "SELECT service, sum(requests) AS requests, "
-                         "sum(errors_5xx) AS e5 FROM bi.api_usage_daily "
-                         "WHERE tenant_id = {t:String} GROUP BY service", t=busiest_tenant)
-        bench = _rows(client, "SELECT date, plan, metric, tenants, p25, p50, p75 "
-                      "FROM bi.benchmarks_daily")
+    # Computed independently: the pandas oracle over the same export files.
+    landing, days = built_warehouse.landing_url, _built_days()
+
+    def rows(view, **where) -> list[dict]:
+        frame = oracle.ALL_VIEWS[view][0](landing, days)
+        for column, value in where.items():
+            frame = frame[frame[column] == value]
+        return frame.to_dict("records")
+
+    kpis = sorted(rows("kpi_tenant_daily", tenant_id=busiest_tenant), key=lambda r: r["date"])
+    funnels = _summed(rows("funnel_daily", tenant_id=busiest_tenant),
+                      ("funnel_id", "step_index"), ("users",))
+    retention = rows("retention_cohorts", tenant_id=busiest_tenant)
+    services = _summed(rows("api_usage_daily", tenant_id=busiest_tenant),
+                       ("service",), ("requests", "errors_5xx"))
+    bench = rows("benchmarks_daily")
 
     assert data["tenant"] == busiest_tenant
-    assert (data["start"], data["end"]) == (kpis[0]["date"].isoformat(),
-                                            kpis[-1]["date"].isoformat())
+    assert (data["start"], data["end"]) == (_iso(kpis[0]["date"]), _iso(kpis[-1]["date"]))
     assert len(data["daily"]) == len(kpis)
     for shown, row in zip(data["daily"], kpis, strict=False):
-        assert shown["date"] == row["date"].isoformat()
+        assert shown["date"] == _iso(row["date"])
         for column in ("dau", "wau", "mau", "events", "new_users", "api_requests", "api_errors"):
             assert shown[column] == row[column], (column, row["date"])
         assert shown["api_error_rate"] == pytest.approx(row["api_error_rate"], abs=1e-6)
@@ -89,14 +103,14 @@ def test_tenant_report_shows_the_tenants_bi_numbers(
 
     shown_retention = {(r["cohort_date"], r["day_n"]): (r["cohort_size"], r["retained_users"])
                        for r in data["retention"]}
-    assert shown_retention == {(r["cohort_date"].isoformat(), r["day_n"]):
+    assert shown_retention == {(_iso(r["cohort_date"]), r["day_n"]):
                                (r["cohort_size"], r["retained_users"]) for r in retention}
     assert {s["service"]: (s["requests"], s["errors_5xx"]) for s in data["services"]} == {
-        r["service"]: (r["requests"], r["e5"]) for r in services}
+        r["service"]: (r["requests"], r["errors_5xx"]) for r in services}
 
     # Benchmarks: the tenant's own daily value beside each plan's quartiles, or absent.
-    bands = {(r["date"].isoformat(), r["plan"], r["metric"]): r for r in bench}
-    by_day = {r["date"].isoformat(): r for r in kpis}
+    bands = {(_iso(r["date"]), r["plan"], r["metric"]): r for r in bench}
+    by_day = {_iso(r["date"]): r for r in kpis}
     assert data["benchmarks"]
     for b in data["benchmarks"]:
         assert b["value"] == pytest.approx(by_day[b["date"]][b["metric"]], abs=1e-6)
@@ -142,18 +156,18 @@ def test_analyst_report_aggregates_all_tenants(
     built_warehouse: Settings, analyst_html: str
 ) -> None:
     data = json_block(analyst_html)
-    with analyst_session(built_warehouse.warehouse_url) as client:
-        daily = _rows(client, "SELECT date, sum(dau) AS dau, sum(mau) AS mau, "
-                      "toFloat64(sum(billed_usd)) AS billed FROM bi.kpi_tenant_daily "
-                      "GROUP BY date ORDER BY date")
-        tenants = client.query("SELECT uniqExact(tenant_id) FROM bi.kpi_tenant_daily"
-                               ).result_rows[0][0]
-        top = _rows(client, "SELECT tenant_id, avg(dau) AS avg_dau FROM bi.kpi_tenant_daily "
-                    "GROUP BY tenant_id ORDER BY avg_dau DESC, tenant_id LIMIT 10")
+    kpis = oracle.kpi_tenant_daily(built_warehouse.landing_url, _built_days())
+    daily = (kpis.groupby("date", as_index=False)
+             .agg(dau=("dau", "sum"), mau=("mau", "sum"), billed=("billed_usd", "sum"))
+             .sort_values("date").to_dict("records"))
+    tenants = kpis["tenant_id"].nunique()
+    top = (kpis.groupby("tenant_id", as_index=False)["dau"].mean()
+           .sort_values(["dau", "tenant_id"], ascending=[False, True]).head(10)
+           .to_dict("records"))
     assert data["tenant"] is None and data["benchmarks"] == []
     assert data["totals"]["tenants"] == tenants
     assert [(d["date"], d["dau"], d["mau"]) for d in data["daily"]] == [
-        (r["date"].isoformat(), r["dau"], r["mau"]) for r in daily]
+        (_iso(r["date"]), r["dau"], r["mau"]) for r in daily]
     assert data["totals"]["billed_usd"] == pytest.approx(sum(r["billed"] for r in daily),
                                                          abs=0.01)
     assert [t["tenant_id"] for t in data["top_tenants"]] == [r["tenant_id"] for r in top]

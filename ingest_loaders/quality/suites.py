@@ -67,7 +67,7 @@ def _rules() -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
             # No raw PII is ever exported (CONTRACT §3): an email here would be a leak.
             ("ERROR", "ExpectColumnValuesToMatchRegex", "email_sha256",
              {"regex": "^([0-9a-f]{64})?$"}),
-            # Checked by dbt too (accepted_values on stg_product__users.role), which fails the build.
+            # Checked by dbt too (accepted_values on stg_product__users.role): fails the build.
             ("WARN", in_set, "role", {"value_set": list(ROLES)}),
         ],
     }

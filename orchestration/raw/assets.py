@@ -6,10 +6,10 @@ import dagster as dg
 from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.errors import TerminalLoadError, TransientLoadError
-from ingest_loaders.load import LoadResult
 from ingest_loaders.load_days import LOAD_WORKERS, load_days
 from ingest_loaders.quality import validate_days
 from ingest_loaders.read_sql import base_type
+from ingest_loaders.results import LoadResult
 from ingest_loaders.sources import SOURCES, Source
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.raw.checks import check_results, check_specs
@@ -99,7 +99,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                 raise
             except TerminalLoadError as e:
                 raise dg.Failure(
-                    description=f"{e}. Fix or re-export the files, then re-run this day.",
+                    description=f"{e}. {e.hint}",
                     allow_retries=False,
                 ) from e
             client = clients[0]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from ingest_loaders.load import LoadResult
+from ingest_loaders.results import LoadResult
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

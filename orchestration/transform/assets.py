@@ -9,9 +9,6 @@ so the two groups would depend on each other.
 
 import datetime as dt
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -21,17 +18,25 @@ from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.resources import WarehouseResource
 from orchestration.transform.project import dbt_executable, dbt_project
 from orchestration.transform.translator import WarehouseDbtTranslator
+from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import warehouse_lock
 
 
 def dbt_build_args(
-    start: dt.date, end: dt.date, *, full_refresh: bool = False, batch_days: int | None = None
+    start: dt.date, end: dt.date, *, warehouse_url: str, full_refresh: bool = False,
+    batch_days: int | None = None,
 ) -> list[str]:
-    """`dbt build` for the days [start, end]; the models read the window from these vars."""
-    window: dict[str, object] = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+    """`dbt build` for the days [start, end]; the models read the window from these vars.
+
+    An embedded warehouse's path goes to profiles.yml as the var `warehouse_url`; a server
+    URL may carry a password, so dbt reads it from WAREHOUSE_URL and never from here.
+    """
+    build_vars: dict[str, object] = {"start_date": start.isoformat(), "end_date": end.isoformat()}
     if batch_days is not None:
-        window["batch_days"] = batch_days
-    args = ["build", "--vars", json.dumps(window)]
+        build_vars["batch_days"] = batch_days
+    if warehouse_url.startswith("chdb://"):
+        build_vars["warehouse_url"] = warehouse_url
+    args = ["build", "--vars", json.dumps(build_vars)]
     return [*args, "--full-refresh"] if full_refresh else args
 
 
@@ -43,20 +48,6 @@ class DbtBuildConfig(dg.Config):
         "(macros/day_batches.sql; default 7, 0 = a single INSERT). Lower it if a backfill "
         "runs out of memory, raise it on a large server.",
     )
-
-
-@contextmanager
-def _warehouse_env(url: str) -> Iterator[None]:
-    """dbt runs in a subprocess that reads WAREHOUSE_URL (profiles.yml picks the target)."""
-    previous = os.environ.get("WAREHOUSE_URL")
-    os.environ["WAREHOUSE_URL"] = url
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("WAREHOUSE_URL", None)
-        else:
-            os.environ["WAREHOUSE_URL"] = previous
 
 
 def build_dbt_assets() -> dg.AssetsDefinition:
@@ -80,16 +71,29 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         window = context.partition_time_window
         start = window.start.date()
         end = window.end.date() - dt.timedelta(days=1)  # the window's end is exclusive
+        _check_server_url_reaches_dbt(warehouse.url)
         args = dbt_build_args(
-            start, end, full_refresh=config.full_refresh, batch_days=config.batch_days
+            start, end, warehouse_url=warehouse.url, full_refresh=config.full_refresh,
+            batch_days=config.batch_days,
         )
         context.log.info(f"dbt {' '.join(args)}")
         # No warehouse connection is open in this process here: the embedded engine is
         # released by every step that used it, so the dbt process can open it.
-        with _warehouse_env(warehouse.url), warehouse_lock(warehouse.url, on_wait=context.log.info):
+        with warehouse_lock(warehouse.url, on_wait=context.log.info):
             yield from dbt.cli(args, context=context).stream()
 
     return dbt_models
+
+
+def _check_server_url_reaches_dbt(url: str) -> None:
+    """dbt (a subprocess) reads a server URL from WAREHOUSE_URL: it must be this one."""
+    if not url.startswith("chdb://") and Settings.from_env().warehouse_url != url:
+        raise dg.Failure(
+            description="The warehouse resource points at a ClickHouse server that is not "
+            "WAREHOUSE_URL: dbt reads the server from WAREHOUSE_URL only (the URL may carry "
+            "a password). Set WAREHOUSE_URL to that server.",
+            allow_retries=False,
+        )
 
 
 def build_dbt_resource() -> DbtCliResource:

@@ -1,0 +1,58 @@
+"""The scratch tables of one partition load: a staging copy of the raw table and of the
+rejects, filled by the load and swapped in whole, or dropped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from ingest_loaders.errors import first_line
+from ingest_loaders.sources import Source
+from ingest_loaders.tables import REJECTS_TABLE
+from saas_warehouse.warehouse import is_embedded
+
+log = logging.getLogger(__name__)
+
+# On a server, scratch tables older than this are from a load that died (no load takes 6 h).
+STALE_SCRATCH_SECONDS = 6 * 3600
+
+
+class ScratchTables:
+    def __init__(self, client: Client, source: Source, day: dt.date, load_id: str) -> None:
+        self.client = client
+        self.prefix = f"_load_{source.name}_{day:%Y%m%d}_"
+        self.stage = f"raw.{self.prefix}{load_id}_stage"
+        self.rejects = f"raw.{self.prefix}{load_id}_rejects"
+        self.source = source
+
+    def create(self) -> None:
+        self._drop_stale()
+        self.client.command(f"CREATE TABLE {self.stage} AS {self.source.table}")
+        self.client.command(f"CREATE TABLE {self.rejects} AS {REJECTS_TABLE}")
+
+    def drop(self) -> None:
+        for table in (self.stage, self.rejects):
+            try:
+                self.client.command(f"DROP TABLE IF EXISTS {table} SYNC")
+            except ClickHouseError as e:  # harmless: named by its load, dropped by the next one
+                log.warning("could not drop scratch table %s: %s", table, first_line(e))
+
+    def _drop_stale(self) -> None:
+        """Scratch tables of this (source, day) left by a load that was killed (kill -9, OOM).
+
+        The embedded engine is open in one process at a time, so any such table is stale; on
+        a server another load of the same day may be running, so only old ones are dropped.
+        """
+        min_age = 0 if is_embedded(self.client) else STALE_SCRATCH_SECONDS
+        stale = self.client.query(
+            "SELECT name FROM system.tables WHERE database = 'raw' "
+            "AND startsWith(name, {prefix:String}) "
+            "AND metadata_modification_time <= now() - {min_age:UInt32}",
+            parameters={"prefix": self.prefix, "min_age": min_age},
+        ).result_rows
+        for (name,) in stale:
+            log.info("dropping scratch table raw.%s of a load that did not finish", name)
+            self.client.command(f"DROP TABLE IF EXISTS raw.`{name}` SYNC")

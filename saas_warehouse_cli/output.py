@@ -1,0 +1,77 @@
+"""What the CLI prints: result tables and the summaries after a run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from saas_warehouse.settings import Settings
+
+
+def print_kpi_summary(settings: Settings, day: dt.date) -> None:
+    from saas_warehouse.warehouse import open_warehouse
+
+    with open_warehouse(settings.warehouse_url) as client:
+        totals = client.query(
+            "SELECT uniqExact(tenant_id) AS tenants, sum(dau) AS active_users, "
+            "sum(events) AS product_events, sum(new_users) AS signups, "
+            "sum(api_requests) AS requests, "
+            "round(sum(api_errors) / greatest(sum(api_requests), 1), 4) AS error_rate, "
+            "round(toFloat64(sum(billed_usd)), 2) AS billed "
+            "FROM bi.kpi_tenant_daily WHERE date = {day:Date}",
+            parameters={"day": day},
+        )
+        top = client.query(
+            "SELECT tenant_id, dau, wau, mau, events, round(api_error_rate, 4) AS error_rate, "
+            "round(api_latency_p95_ms, 1) AS p95_ms, round(toFloat64(billed_usd), 2) AS billed_usd "
+            "FROM bi.kpi_tenant_daily WHERE date = {day:Date} ORDER BY dau DESC LIMIT 5",
+            parameters={"day": day},
+        )
+    print(f"\nKPIs on {day} (bi.kpi_tenant_daily)")
+    print_table(list(totals.column_names), totals.result_rows)
+    print("\ntop tenants by daily active users")
+    print_table(list(top.column_names), top.result_rows)
+
+
+def print_raw_counts(settings: Settings, start: dt.date, end: dt.date) -> None:
+    from ingest_loaders.sources import SOURCES
+    from ingest_loaders.tables import REJECTS_TABLE
+    from saas_warehouse.warehouse import open_warehouse
+
+    union = " UNION ALL ".join(
+        f"SELECT '{s.name}' AS source, count() AS rows, uniqExact({s.id_column}) AS distinct_ids, "
+        f"(SELECT count() FROM {REJECTS_TABLE} WHERE source = '{s.name}' "
+        f"AND partition_date BETWEEN {{start:Date}} AND {{end:Date}}) AS rejected_rows "
+        f"FROM {s.table} WHERE _partition_date BETWEEN {{start:Date}} AND {{end:Date}}"
+        for s in SOURCES.values()
+    )
+    with open_warehouse(settings.warehouse_url) as client:
+        result = client.query(
+            f"SELECT * FROM ({union}) ORDER BY source", parameters={"start": start, "end": end}
+        )
+    print(f"\nraw rows for {start} .. {end}")
+    print_table(list(result.column_names), result.result_rows)
+
+
+def print_table(header: list[str], rows: Sequence[Sequence[object]]) -> None:
+    if not header:  # a statement without a result set
+        return
+    # Rows as wide as the header (a KILL QUERY result once came back narrower).
+    cells = [header] + [
+        [("" if v is None else str(v)) for v in row][: len(header)]
+        + [""] * (len(header) - len(row)) for row in rows
+    ]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        print("  ".join(v.rjust(w) if n and _numeric(v) else v.ljust(w)
+                        for v, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
