@@ -76,7 +76,8 @@ def run_range(
             PARTITION_RANGE_START_TAG: start.isoformat(),
             PARTITION_RANGE_END_TAG: end.isoformat(),
         },
-        run_config={"loggers": {"progress": {}} if loggers else {"console": {"config": {"log_level": "INFO"}}}},
+        run_config={"loggers": {"progress": {}} if loggers
+                    else {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=False,
     )
     seconds = (dt.datetime.now() - started).total_seconds()
