@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import dagster as dg
 import pytest
 import small_exports as sx
@@ -97,7 +98,9 @@ def test_s3_failing_mid_load_keeps_the_previous_day(tmp_path: Path, s3_server) -
                               Body=sx.parquet_bytes(table))
         client.put_object(Bucket="midload", Key=f"x/api_requests/dt={DAY}/_SUCCESS", Body=b"")
 
-    landing = landing_from_url("s3://midload/x", s3_client=client)
+    session = boto3.session.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    landing = landing_from_url("s3://midload/x", s3_client=client, session=session)
     url = f"chdb://{tmp_path / 'wh'}"
     try:
         with open_warehouse(url) as wh:
