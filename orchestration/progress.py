@@ -10,7 +10,6 @@ each step prints one line when it ends. Warnings and errors are printed as they 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,11 +17,13 @@ from typing import TextIO
 
 import dagster as dg
 
-# The loaders' per-day line (orchestration/raw/assets.py): "<source> <YYYY-MM-DD>: …".
-DAY_DONE = re.compile(r"^\w+ \d{4}-\d{2}-\d{2}: ")
+from orchestration.raw.metadata import DAY_SUMMARY
+
 # dagster's log records carry the run's event under this attribute (its JSON logger reads it).
 RECORD_METADATA = "dagster_meta"
 BAR_WIDTH = 24
+# What a step counts: a loader its days (day_summary lines), dbt its nodes (events).
+DAYS, NODES = "days", "nodes"
 
 
 @dataclass
@@ -63,9 +64,11 @@ class RunProgress(logging.Handler):
         progress = self.current.get(step)
         if progress is None:
             return
-        if kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION") and step == "dbt_models":
+        if kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION") and progress.unit == NODES:
             progress.done += 1
-        elif event is None and DAY_DONE.match(str(meta.get("orig_message", ""))):
+        elif progress.unit == DAYS and event is None and DAY_SUMMARY.match(
+            str(meta.get("orig_message", ""))
+        ):
             progress.done += 1
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
             outcome = "" if kind == "STEP_SUCCESS" else "  FAILED"

@@ -11,7 +11,8 @@ from typing import TextIO
 
 import dagster as dg
 
-from orchestration.progress import RunProgress, progress_logger
+from orchestration.progress import DAYS, NODES, RunProgress, progress_logger
+from orchestration.transform.assets import DBT_STEP
 from saas_warehouse.settings import REPO_ROOT, Settings
 
 # Dagster's documented run tags for a single run over a partition range (what a backfill
@@ -106,11 +107,10 @@ def step_totals(defs: dg.Definitions, days: int) -> dict[str, tuple[str, str, in
     for assets in defs.assets or ():
         if not isinstance(assets, dg.AssetsDefinition) or not assets.is_executable:
             continue
-        if assets.node_def.name == "dbt_models":
-            totals["dbt_models"] = ("dbt build", "nodes",
-                                    len(assets.keys) + len(assets.check_keys))
+        if assets.node_def.name == DBT_STEP:
+            totals[DBT_STEP] = ("dbt build", NODES, len(assets.keys) + len(assets.check_keys))
         else:
-            totals[assets.node_def.name] = ("load " + assets.key.path[-1], "days", days)
+            totals[assets.node_def.name] = ("load " + assets.key.path[-1], DAYS, days)
     return totals
 
 

@@ -39,15 +39,17 @@ def print_raw_counts(settings: Settings, start: dt.date, end: dt.date) -> None:
     from saas_warehouse.warehouse import open_warehouse
 
     union = " UNION ALL ".join(
-        f"SELECT '{s.name}' AS source, count() AS rows, uniqExact({s.id_column}) AS distinct_ids, "
-        f"(SELECT count() FROM {REJECTS_TABLE} WHERE source = '{s.name}' "
-        f"AND partition_date BETWEEN {{start:Date}} AND {{end:Date}}) AS rejected_rows "
+        f"SELECT '{s.name}' AS source, count() AS rows, uniqExact({s.id_column}) AS distinct_ids "
         f"FROM {s.table} WHERE _partition_date BETWEEN {{start:Date}} AND {{end:Date}}"
         for s in SOURCES.values()
     )
+    rejects = (f"SELECT source, count() AS rejected_rows FROM {REJECTS_TABLE} "
+               "WHERE partition_date BETWEEN {start:Date} AND {end:Date} GROUP BY source")
     with open_warehouse(settings.warehouse_url) as client:
         result = client.query(
-            f"SELECT * FROM ({union}) ORDER BY source", parameters={"start": start, "end": end}
+            f"SELECT loaded.*, rejected_rows FROM ({union}) AS loaded "
+            f"LEFT JOIN ({rejects}) AS rejected USING (source) ORDER BY source",
+            parameters={"start": start, "end": end},
         )
     print(f"\nraw rows for {start} .. {end}")
     print_table(list(result.column_names), result.result_rows)

@@ -25,16 +25,6 @@ def _iso(day) -> str:
     return day.isoformat()[:10]  # a date or a pandas Timestamp
 
 
-def _summed(rows: list[dict], keys: tuple[str, ...], values: tuple[str, ...]) -> list[dict]:
-    totals: dict[tuple, dict] = {}
-    for row in rows:
-        total = totals.setdefault(tuple(row[k] for k in keys),
-                                  {**{k: row[k] for k in keys}, **dict.fromkeys(values, 0)})
-        for v in values:
-            total[v] += row[v]
-    return list(totals.values())
-
-
 @pytest.fixture(scope="module")
 def busiest_tenant(built_warehouse: Settings) -> str:
     with analyst_session(built_warehouse.warehouse_url) as client:
@@ -68,18 +58,23 @@ def test_tenant_report_shows_the_tenants_bi_numbers(
     # Computed independently: the pandas oracle over the same export files.
     landing, days = built_warehouse.landing_url, _built_days()
 
-    def rows(view, **where) -> list[dict]:
-        frame = oracle.ALL_VIEWS[view][0](landing, days)
+    def frame(view, **where):
+        out = oracle.ALL_VIEWS[view][0](landing, days)
         for column, value in where.items():
-            frame = frame[frame[column] == value]
-        return frame.to_dict("records")
+            out = out[out[column] == value]
+        return out
+
+    def rows(view, **where) -> list[dict]:
+        return frame(view, **where).to_dict("records")
+
+    def summed(view, keys: list[str], values: list[str]) -> list[dict]:
+        totals = frame(view, tenant_id=busiest_tenant).groupby(keys, as_index=False)[values].sum()
+        return totals.to_dict("records")
 
     kpis = sorted(rows("kpi_tenant_daily", tenant_id=busiest_tenant), key=lambda r: r["date"])
-    funnels = _summed(rows("funnel_daily", tenant_id=busiest_tenant),
-                      ("funnel_id", "step_index"), ("users",))
+    funnels = summed("funnel_daily", ["funnel_id", "step_index"], ["users"])
     retention = rows("retention_cohorts", tenant_id=busiest_tenant)
-    services = _summed(rows("api_usage_daily", tenant_id=busiest_tenant),
-                       ("service",), ("requests", "errors_5xx"))
+    services = summed("api_usage_daily", ["service"], ["requests", "errors_5xx"])
     bench = rows("benchmarks_daily")
 
     assert data["tenant"] == busiest_tenant

@@ -9,11 +9,10 @@ from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load_days import LOAD_WORKERS, load_days
 from ingest_loaders.quality import validate_days
 from ingest_loaders.read_sql import base_type
-from ingest_loaders.results import LoadResult
 from ingest_loaders.sources import SOURCES, Source
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.raw.checks import check_results, check_specs
-from orchestration.raw.metadata import load_metadata, markdown_table
+from orchestration.raw.metadata import day_summary, load_metadata, markdown_table
 from orchestration.resources import LandingResource, WarehouseResource
 
 # Transient errors (network, S3 5xx, a busy server) are retried; terminal ones raise
@@ -92,7 +91,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             try:
                 results = load_days(
                     clients, zone, source.name, days,
-                    on_loaded=lambda r: context.log.info(_summary(r)),
+                    on_loaded=lambda r: context.log.info(day_summary(r)),
                 )
             except TransientLoadError as e:
                 context.log.warning(f"{e} — transient, the step will be retried")
@@ -137,15 +136,6 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         )
 
     return _load
-
-
-def _summary(r: LoadResult) -> str:
-    if r.status != "loaded":
-        return f"{r.source} {r.day}: {r.status}"
-    return (
-        f"{r.source} {r.day}: {r.rows_loaded:,} rows loaded, {r.rows_rejected:,} rejected "
-        f"from {len(r.files)} file(s) in {r.seconds:.2f}s"
-    )
 
 
 def _preview(client: Client, source: Source, days: list[dt.date]) -> str:

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
 import dagster as dg
 
 from ingest_loaders.results import LoadResult
+
+# The start of day_summary()'s line: "<source> <YYYY-MM-DD>: ".
+DAY_SUMMARY = re.compile(r"^\w+ \d{4}-\d{2}-\d{2}: ")
+
+
+def day_summary(r: LoadResult) -> str:
+    """The log line of one loaded (source, day); DAY_SUMMARY recognizes it (progress bars)."""
+    if r.status != "loaded":
+        return f"{r.source} {r.day}: {r.status}"
+    return (
+        f"{r.source} {r.day}: {r.rows_loaded:,} rows loaded, {r.rows_rejected:,} rejected "
+        f"from {len(r.files)} file(s) in {r.seconds:.2f}s"
+    )
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

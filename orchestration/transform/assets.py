@@ -21,6 +21,9 @@ from orchestration.transform.translator import WarehouseDbtTranslator
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import warehouse_lock
 
+# The op (and step key) of the dbt assets.
+DBT_STEP = "dbt_models"
+
 
 def dbt_build_args(
     start: dt.date, end: dt.date, *, warehouse_url: str, full_refresh: bool = False,
@@ -56,7 +59,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        name="dbt_models",
+        name=DBT_STEP,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         dagster_dbt_translator=WarehouseDbtTranslator(),
