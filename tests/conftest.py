@@ -19,10 +19,10 @@ from saas_warehouse.settings import Settings
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on the shared built warehouse are `slow` (not in `make test-fast`): building it
-    is a full load + dbt run."""
+    """Tests on the shared built warehouse or its exports are `slow` (not in `make
+    test-fast`): building it is a full load + dbt run."""
     for item in items:
-        if "built_warehouse" in getattr(item, "fixturenames", ()):
+        if {"built_warehouse", "built_landing"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 
@@ -114,22 +114,35 @@ def instance() -> Iterator[dg.DagsterInstance]:
         yield test_instance
 
 
-BUILT_START = dt.date(2026, 4, 1)
-BUILT_DAYS = 10
+# The warehouse the end-to-end tests read (the bi oracle, the report, isolation): 32 days,
+# enough for mau (30 days) and retention day 30 (cohorts of days 1 and 2), of 24 tenants, so
+# that some (date, plan) groups reach the 5 tenants benchmarks_daily needs and others do not.
+BUILT_START = dt.date(2026, 3, 1)
+BUILT_DAYS = 32
+BUILT_TENANTS = 24
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A warehouse loaded and built end to end (raw → bi) once per session. Read-only."""
-    from orchestration.runner import run_range
+def built_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated exports of the built warehouse (read-only)."""
     from sample_exports import generate
 
+    root = tmp_path_factory.mktemp("built_landing")
+    generate(str(root), BUILT_START, BUILT_DAYS, tenants=BUILT_TENANTS, seed=11,
+             events_per_day=1500, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory, built_landing: Path) -> Settings:
+    """`built_landing` loaded and built end to end (raw → bi) by one range run, once per
+    session. Read-only."""
+    from orchestration.runner import run_range
+
     root = tmp_path_factory.mktemp("built")
-    generate(str(root / "landing"), BUILT_START, BUILT_DAYS, tenants=30, seed=5,
-             events_per_day=1200, progress=False)
     settings = Settings(
         warehouse_url=f"chdb://{root / 'warehouse'}",
-        landing_url=str(root / "landing"),
+        landing_url=str(built_landing),
         dagster_home=str(root / "dagster_home"),
     )
     with dg.instance_for_test() as test_instance:

@@ -1,14 +1,14 @@
 """End to end: generated exports → `run_range` (raw loads + dbt) → every `bi` view, compared
 column by column with the independent pandas oracle (tests/bi_oracle.py, CONTRACT.md §5).
 
-Counts must match exactly; rates, quantiles and money to 1e-6. The comparison is done once
-after a single range run, and again in a fresh warehouse loaded in chunks, with a day loaded
-out of order and the last days one at a time, after each chunk ("first-ever" and "loaded so
-far" move as days load), and once more after a corrected re-export of an earlier day.
+Counts must match exactly; rates, quantiles and money to 1e-6. The comparison is done on the
+session's built warehouse (one range run, conftest.built_warehouse), and again in a fresh
+warehouse loaded in chunks, with a day loaded out of order and the last day alone, after
+each chunk ("first-ever" and "loaded so far" move as days load), once more after a corrected
+re-export of an earlier day, and after `dbt build --full-refresh` from the shell.
 
-Slow (each `run_range` pays Dagster + raw loads + a full `dbt build`): ~2 min for the range
-run (plus a rebuild and the docs from the shell), ~2 min for the chunks and the re-export.
-A failure lists every differing view/column/key with both values.
+Slow (each `run_range` pays Dagster + raw loads + a full `dbt build`). A failure lists every
+differing view/column/key with both values.
 """
 
 from __future__ import annotations
@@ -28,17 +28,14 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from conftest import BUILT_DAYS, BUILT_START
 from dbt_cli import DBT_PROJECT, dbt, ok
 
 from orchestration.runner import run_range
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
 
-START = dt.date(2026, 3, 1)
-DAYS = 32  # enough for mau (30 days) and retention day 30 (cohorts of days 1 and 2)
-# 24 tenants so that some (date, plan) groups reach the 5 tenants benchmarks_daily needs
-# and others do not (with 8 tenants every benchmark group would be suppressed).
-TENANTS = 24
+START, DAYS = BUILT_START, BUILT_DAYS
 ALL_DAYS = [START + dt.timedelta(days=i) for i in range(DAYS)]
 TOLERANCE = 1e-6
 
@@ -48,23 +45,12 @@ def day(n: int) -> dt.date:
     return START + dt.timedelta(days=n - 1)
 
 
-@pytest.fixture(scope="module")
-def bi_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """32 days of generated exports, shared by the tests of this module (read-only)."""
-    from sample_exports import generate
-
-    root = tmp_path_factory.mktemp("bi_landing")
-    generate(str(root), START, DAYS, tenants=TENANTS, seed=11, events_per_day=1500,
-             progress=False)
-    return root
-
-
 @pytest.fixture
-def bi_settings(tmp_path: Path, bi_landing: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def bi_settings(tmp_path: Path, built_landing: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.delenv("WAREHOUSE_URL", raising=False)
     return Settings(
         warehouse_url=f"chdb://{tmp_path / 'warehouse'}",
-        landing_url=str(bi_landing),
+        landing_url=str(built_landing),
         dagster_home=str(tmp_path / "dagster_home"),
     )
 
@@ -174,34 +160,29 @@ def compare_all(settings: Settings, root: Path, days: list[dt.date], label: str)
 pytestmark = pytest.mark.slow
 
 
-def test_oracle_sees_every_kind_of_row(bi_landing: Path) -> None:
+def test_oracle_sees_every_kind_of_row(built_landing: Path) -> None:
     """The generated data exercises what the comparison is meant to check."""
-    kpi = oracle.kpi_tenant_daily(bi_landing, ALL_DAYS)
+    kpi = oracle.kpi_tenant_daily(built_landing, ALL_DAYS)
     assert (kpi["mau"] > kpi["wau"]).any() and (kpi["new_users"] > 0).any()
-    retention = oracle.retention_cohorts(bi_landing, ALL_DAYS)
+    retention = oracle.retention_cohorts(built_landing, ALL_DAYS)
     assert set(retention["day_n"]) == {0, 1, 7, 14, 30}
-    funnel = oracle.funnel_daily(bi_landing, ALL_DAYS)
+    funnel = oracle.funnel_daily(built_landing, ALL_DAYS)
     assert set(funnel["funnel_id"]) == {"activation", "upgrade"}
     assert (funnel[funnel["step_index"] > 1]["users"] > 0).any()
-    benchmarks = oracle.benchmarks_daily(bi_landing, ALL_DAYS)
+    benchmarks = oracle.benchmarks_daily(built_landing, ALL_DAYS)
     assert set(benchmarks["metric"]) == set(oracle.BENCHMARK_METRICS)
     assert len(benchmarks) > 0
 
 
 def test_bi_views_match_the_oracle_after_one_range_run(
-    bi_settings: Settings, bi_landing: Path, instance: dg.DagsterInstance, tmp_path: Path
+    built_warehouse: Settings, built_landing: Path, tmp_path: Path
 ) -> None:
-    run_range(bi_settings, ALL_DAYS[0], ALL_DAYS[-1], instance=instance)
-    problems = compare_all(bi_settings, bi_landing, ALL_DAYS, f"one run of {DAYS} days")
-    # The same warehouse rebuilt from scratch by dbt from the shell gives the same views.
-    url = bi_settings.warehouse_url
-    ok(dbt(["build", "--target", "embedded", "--full-refresh"], DBT_PROJECT, tmp_path,
-           WAREHOUSE_URL=url))
-    problems += compare_all(bi_settings, bi_landing, ALL_DAYS, "after dbt build --full-refresh")
+    problems = compare_all(built_warehouse, built_landing, ALL_DAYS, f"one run of {DAYS} days")
     assert not problems, "\n".join(problems)
 
     # dbt docs: the catalog holds every bi view, and every one of its columns is described.
-    ok(dbt(["docs", "generate", "--target", "embedded"], DBT_PROJECT, tmp_path, WAREHOUSE_URL=url))
+    ok(dbt(["docs", "generate", "--target", "embedded"], DBT_PROJECT, tmp_path,
+           WAREHOUSE_URL=built_warehouse.warehouse_url))
     target = tmp_path / "dbt_target"
     catalog = json.loads((target / "catalog.json").read_text())["nodes"]
     manifest = json.loads((target / "manifest.json").read_text())["nodes"]
@@ -216,8 +197,8 @@ def test_bi_views_match_the_oracle_after_one_range_run(
 # A fresh warehouse: days 1-5; then 7-10 (day 6 missing: a gap inside the loaded range, so
 # retention rows for day 6 must not appear yet and day 7's first-ever users include day 6's);
 # then day 6 out of order (new_users, wau/mau, retention and funnel cohorts of the days
-# around it must be refreshed); then days 11 and 12 one at a time, as the schedule runs them.
-CHUNKS = [(1, 5), (7, 10), (6, 6), (11, 11), (12, 12)]
+# around it must be refreshed); then day 11 alone, as the schedule runs it.
+CHUNKS = [(1, 5), (7, 10), (6, 6), (11, 11)]
 REEXPORTED_DAY = 3
 
 
@@ -236,7 +217,7 @@ def _reexport_without_busiest_tenant(landing: Path, day_: dt.date) -> str:
 
 
 def test_bi_views_match_the_oracle_when_days_load_in_chunks_out_of_order_and_reexported(
-    bi_settings: Settings, bi_landing: Path, instance: dg.DagsterInstance, tmp_path: Path
+    bi_settings: Settings, built_landing: Path, instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
     loaded: list[dt.date] = []
     problems = []
@@ -244,14 +225,19 @@ def test_bi_views_match_the_oracle_when_days_load_in_chunks_out_of_order_and_ree
         run_range(bi_settings, day(first), day(last), instance=instance)
         loaded += [day(n) for n in range(first, last + 1)]
         label = f"after loading days {first}..{last} (loaded: {len(loaded)} days)"
-        problems += compare_all(bi_settings, bi_landing, sorted(loaded), label)
+        problems += compare_all(bi_settings, built_landing, sorted(loaded), label)
 
     # The sensor's run for a re-exported day: that day alone, over the corrected files.
     landing = tmp_path / "landing"
-    shutil.copytree(bi_landing, landing)
+    shutil.copytree(built_landing, landing)
     bi_settings = dataclasses.replace(bi_settings, landing_url=str(landing))
     tenant = _reexport_without_busiest_tenant(landing, day(REEXPORTED_DAY))
     run_range(bi_settings, day(REEXPORTED_DAY), day(REEXPORTED_DAY), instance=instance)
     label = f"after day {REEXPORTED_DAY} was re-exported without tenant {tenant}"
     problems += compare_all(bi_settings, landing, sorted(loaded), label)
+
+    # The same warehouse rebuilt from scratch by dbt from the shell gives the same views.
+    ok(dbt(["build", "--target", "embedded", "--full-refresh"], DBT_PROJECT, tmp_path,
+           WAREHOUSE_URL=bi_settings.warehouse_url))
+    problems += compare_all(bi_settings, landing, sorted(loaded), "after --full-refresh")
     assert not problems, "\n".join(problems)

@@ -65,6 +65,7 @@ def test_s3_load_matches_the_files(
         ), source
 
 
+@pytest.mark.slow  # waits out the real retry policy's backoff (2 + 4 + 8 s)
 def test_unreachable_s3_fails_with_a_clear_message(
     s3_env: S3Server, settings: Settings, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
