@@ -1,4 +1,5 @@
-"""Bookkeeping in `raw.load_ledger`: what each load read, loaded and rejected, per file."""
+"""Bookkeeping in `raw.load_ledger` (what each load read, loaded and rejected, per file) and
+`raw.schema_changes` (how the files' columns differed from the declaration)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
-from ingest_loaders.tables import LEDGER_TABLE
+from ingest_loaders.schema_check import SchemaChange
+from ingest_loaders.tables import LEDGER_TABLE, SCHEMA_CHANGES_TABLE
 
 SUCCESS_STATUSES = ("loaded", "duplicate_file", "empty_partition")
 LEDGER_COLUMNS = [
@@ -24,6 +26,9 @@ LEDGER_COLUMNS = [
     "message",
     "loaded_at",
 ]
+
+SCHEMA_CHANGES_COLUMNS = ["source", "partition_date", "file", "column_name", "column_type",
+                          "action", "detected_at", "load_id"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +89,27 @@ def last_loaded_files(client: Client, source: str, day: dt.date) -> set[tuple[st
     if not result.result_rows:
         return None
     return {(file, fingerprint) for file, fingerprint in result.result_rows if file}
+
+
+def record_schema_changes(
+    client: Client, *, load_id: str, source: str, day: dt.date, changes: list[SchemaChange],
+    detected_at: dt.datetime,
+) -> int:
+    """Add the changes `raw.schema_changes` does not hold yet: each change (source, column,
+    type, action) is listed once, where it was first seen. Returns how many were new."""
+    known = {
+        tuple(row) for row in client.query(
+            f"SELECT column_name, column_type, action FROM {SCHEMA_CHANGES_TABLE} "
+            "WHERE source = {source:String}", parameters={"source": source},
+        ).result_rows
+    }
+    new: dict[tuple[str, str, str], SchemaChange] = {}
+    for c in changes:
+        new.setdefault((c.column_name, c.column_type, c.action), c)
+    rows = [
+        [source, day, c.file, c.column_name, c.column_type, c.action, detected_at, load_id]
+        for key, c in new.items() if key not in known
+    ]
+    if rows:
+        client.insert(SCHEMA_CHANGES_TABLE, rows, column_names=SCHEMA_CHANGES_COLUMNS)
+    return len(rows)

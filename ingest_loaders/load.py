@@ -1,6 +1,8 @@
 """Load one (source, day) partition into `raw`, all or nothing.
 
-1. Check each file's schema (header / Parquet columns) against the contract.
+1. Check each file's columns (CSV header / Parquet schema) against the source's declaration
+   and the raw table; under `evolve` a new column is added to raw (and recorded in
+   `raw.schema_changes`) before anything is staged, so the staging copy has its columns.
 2. ClickHouse reads each file once, checking every row against the contract, and inserts the
    good rows into a staging copy of the raw table. Only when a file has rows that were not
    loaded (a CSV file always: its row count is not known without parsing it) is it read a
@@ -37,7 +39,7 @@ from ingest_loaders.read_sql import (
     validated_select_sql,
 )
 from ingest_loaders.results import FileResult, LoadResult
-from ingest_loaders.schema_check import check_csv_header, check_parquet_schema
+from ingest_loaders.schema_check import FileLayout, SchemaChange, evolve_raw_table
 from ingest_loaders.scratch import ScratchTables
 from ingest_loaders.sources import SOURCES, Source
 from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
@@ -90,9 +92,10 @@ class _PartitionLoad:
         day, name = self.part.day, self.source.name
         entries: list[ledger.LedgerEntry] = []
         try:
-            self.scratch.create()
             loaded, duplicates = self._distinct_files()
-            counts, reasons = self._load_rows(loaded)
+            layouts = self._evolve_schema(loaded)
+            self.scratch.create()
+            counts, reasons = self._load_rows(loaded, layouts)
             entries = [
                 ledger.LedgerEntry(
                     f.key, f.fingerprint, f.size, *counts.get(f.key, (0, 0, 0)), "loaded"
@@ -100,6 +103,9 @@ class _PartitionLoad:
                 for f in loaded
             ] + duplicates
             self._swap()
+            self._record_schema_changes(
+                [c for layout in layouts.values() for c in layout.changes if c.action != "added"]
+            )
             if not self.part.files:
                 entries.append(ledger.LedgerEntry("", "", 0, 0, 0, 0, "empty_partition"))
             ledger.record(
@@ -140,37 +146,42 @@ class _PartitionLoad:
                 loaded.append(f)
         return loaded, duplicates
 
+    def _evolve_schema(self, files: list[LandingFile]) -> dict[str, FileLayout]:
+        """Each file's layout; `self.source` becomes the raw table's columns (the declared
+        ones, then those `evolve` added, now or earlier)."""
+        layouts, self.source = evolve_raw_table(
+            self.client, self.landing, self.source, self.part.day, files, self.fmt,
+            record=self._record_schema_changes,
+        )
+        return layouts
+
+    def _record_schema_changes(self, changes: list[SchemaChange]) -> None:
+        if changes:
+            ledger.record_schema_changes(
+                self.client, load_id=self.load_id, source=self.source.name, day=self.part.day,
+                changes=changes, detected_at=self.loaded_at,
+            )
+
     def _load_rows(
-        self, files: list[LandingFile]
+        self, files: list[LandingFile], layouts: dict[str, FileLayout]
     ) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
         """Good rows → stage, bad rows → rejects stage; per-file counts and reject reasons."""
         for f in files:
-            self._check_schema(f)
-            self._insert_rows(f, rejects=False)
+            self._insert_rows(f, layouts[f.key], rejects=False)
         good = self._rows_per_file(self.scratch.stage, "_source_file")
         file_rows: dict[str, int] = {}  # Parquet only: a CSV row count needs a full parse
         for f in files:
             if self.fmt == "Parquet":
-                file_rows[f.key] = self._file_rows(f)
+                file_rows[f.key] = self._file_rows(f, layouts[f.key])
             if file_rows.get(f.key) != good.get(f.key, 0):
-                self._insert_rows(f, rejects=True)
+                self._insert_rows(f, layouts[f.key], rejects=True)
         return self._counts(files, good, file_rows)
 
-    def _check_schema(self, f: LandingFile) -> None:
-        if f.clickhouse_format != self.fmt:
-            raise TerminalLoadError(
-                f"expected {self.fmt} files for this source, found {f.name}",
-                source=self.source.name, day=self.part.day, file=f.key,
-            )
-        if self.fmt == "Parquet":
-            check_parquet_schema(self.client, self.landing, self.source, self.part.day, f)
-        else:
-            check_csv_header(self.client, self.landing, self.source, self.part.day, f)
-
-    def _insert_rows(self, f: LandingFile, *, rejects: bool) -> None:
+    def _insert_rows(self, f: LandingFile, layout: FileLayout, *, rejects: bool) -> None:
         """One read of `f`: its good rows into the stage, or its bad rows into the rejects."""
-        table_fn, params = self._table_function(f)
-        rows = validated_select_sql(self.source, self.fmt, self.part.day, table_fn)
+        table_fn, params = self._table_function(f, layout)
+        rows = validated_select_sql(self.source, self.fmt, self.part.day, table_fn,
+                                    layout.fields)
         sql = (rejects_insert_sql(self.scratch.rejects, rows) if rejects
                else stage_insert_sql(self.source, self.scratch.stage, rows))
         params |= {
@@ -180,18 +191,19 @@ class _PartitionLoad:
         with self._reading(f):
             self.client.command(sql, parameters=params, settings=READ_SETTINGS)
 
-    def _file_rows(self, f: LandingFile) -> int:
+    def _file_rows(self, f: LandingFile, layout: FileLayout) -> int:
         """Rows in a Parquet file, from its footer (no data is read)."""
-        table_fn, params = self._table_function(f)
+        table_fn, params = self._table_function(f, layout)
         with self._reading(f):
             result = self.client.query(
                 f"SELECT count() FROM {table_fn}", parameters=params, settings=READ_SETTINGS
             )
         return int(result.result_rows[0][0])
 
-    def _table_function(self, f: LandingFile) -> tuple[str, dict]:
-        """s3()/file() reading `f` with the source's read structure, and its parameters."""
-        return self.landing.table_function(f, self.fmt, read_structure(self.source, self.fmt))
+    def _table_function(self, f: LandingFile, layout: FileLayout) -> tuple[str, dict]:
+        """s3()/file() reading `f` with its layout's structure, and its parameters."""
+        structure = read_structure(self.source, self.fmt, layout.fields)
+        return self.landing.table_function(f, self.fmt, structure)
 
     @contextmanager
     def _reading(self, f: LandingFile) -> Iterator[None]:
@@ -238,6 +250,7 @@ class _PartitionLoad:
 
     def _swap(self) -> None:
         day = self.part.day.isoformat()
+        self.scratch.align_to_raw()
         self.client.command(
             f"ALTER TABLE {self.source.table} REPLACE PARTITION '{day}' FROM {self.scratch.stage}",
             settings=SWAP_SETTINGS,

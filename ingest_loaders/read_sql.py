@@ -62,14 +62,22 @@ def _parse_csv_field(column: Column, src: str) -> str:
     raise ValueError(f"no CSV parser for type {t} of column {column.name}")
 
 
-def read_structure(source: Source, fmt: str) -> str:
-    """The structure handed to file()/s3(): Parquet by name and type, CSV by position."""
+def read_structure(source: Source, fmt: str, fields: tuple[str | None, ...]) -> str:
+    """The structure handed to file()/s3() for a file whose fields are `fields` (file order;
+    None = a discarded column): Parquet by name and type, CSV by position."""
     if fmt == "Parquet":
-        return ", ".join(f"`{c.name}` Nullable({base_type(c.ch_type)})" for c in source.columns)
+        return ", ".join(
+            f"`{n}` {_nullable(source.column(n).ch_type)}" for n in fields if n is not None
+        )
     # All CSV fields are read as text and parsed in SQL so a bad value rejects one row, not
     # the file; one extra field catches rows with more values than the header.
-    names = [*source.column_names, "_extra_field"]
-    return ", ".join(f"`{n}` Nullable(String)" for n in names)
+    names = [n if n is not None else f"_discarded_{i}" for i, n in enumerate(fields)]
+    return ", ".join(f"`{n}` Nullable(String)" for n in [*names, "_extra_field"])
+
+
+def _nullable(ch_type: str) -> str:
+    t = base_type(ch_type)
+    return t if t.startswith(("Array(", "Map(", "Tuple(")) else f"Nullable({t})"
 
 
 def _reason(source: Source, fmt: str, day: dt.date) -> str:
@@ -81,8 +89,7 @@ def _reason(source: Source, fmt: str, day: dt.date) -> str:
             ("src__extra_field IS NOT NULL", "'the row has more fields than the header'")
         )
         checks.append(
-            (f"src_{source.columns[-1].name} IS NULL",
-             "'the row has fewer fields than the header'")
+            ("src__last_field IS NULL", "'the row has fewer fields than the header'")
         )
     for c in source.columns:
         if fmt == "CSV" or _is_string(c):
@@ -136,15 +143,24 @@ def _reason(source: Source, fmt: str, day: dt.date) -> str:
     return f"multiIf({args}, '')"
 
 
-def validated_select_sql(source: Source, fmt: str, day: dt.date, table_fn: str) -> str:
+def validated_select_sql(
+    source: Source, fmt: str, day: dt.date, table_fn: str, fields: tuple[str | None, ...]
+) -> str:
     """SELECT over one file: the parsed columns `p_<name>` (nullable), `_file_name`, `_row`
     (1-based), `_reason` ('' for a good row) and `_raw` (the row as read, JSON, for bad rows).
 
-    Parameters: `file_name` plus those of `table_fn`.
+    `source.columns` are the raw table's export columns; one the file lacks (not in
+    `fields`) reads as NULL. Parameters: `file_name` plus those of `table_fn`.
     """
-    inner = [f"`{c.name}` AS src_{c.name}" for c in source.columns]
+    inner = [
+        f"`{c.name}` AS src_{c.name}" if c.name in fields
+        else f"CAST(NULL AS {'Nullable(String)' if fmt == 'CSV' else _nullable(c.ch_type)}) "
+             f"AS src_{c.name}"
+        for c in source.columns
+    ]
     if fmt == "CSV":
-        inner.append("`_extra_field` AS src__extra_field")
+        last = fields[-1] if fields[-1] is not None else f"_discarded_{len(fields) - 1}"
+        inner += ["`_extra_field` AS src__extra_field", f"`{last}` AS src__last_field"]
     inner.append("_row_number AS src_row")
     parsed = [
         f"{_parse_csv_field(c, f'src_{c.name}') if fmt == 'CSV' else f'src_{c.name}'} AS p_{c.name}"

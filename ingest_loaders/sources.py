@@ -1,12 +1,30 @@
-"""The exports of CONTRACT.md §3 and the typed `raw` tables they load into."""
+"""The export sources, read from their declarations in `sources/<name>.yml` (CONTRACT.md §3).
+
+A declaration is the one place a source is described: its format, columns and their types,
+value rules, id and day columns, raw ORDER BY and schema policy. The raw table DDL, the
+loader's read and row checks, the schema check, the Great Expectations suite, the Dagster
+assets and dbt's `source()` entries are all derived from it.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+import yaml
+
+from saas_warehouse.settings import REPO_ROOT
+
+SOURCES_DIR = REPO_ROOT / "sources"
 
 FileFormat = Literal["parquet", "csv"]
 DayCheck = Literal["timestamp", "date", "none"]
+SchemaPolicy = Literal["evolve", "freeze", "discard"]
+Severity = Literal["error", "warn"]
+RuleKind = Literal["min", "max", "in", "in_seed", "regex", "min_year"]
 
 # Columns every raw table carries beside the export's own: where each row came from.
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -16,6 +34,22 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_load_id", "LowCardinality(String)"),
     ("_loaded_at", "DateTime('UTC')"),
 )
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class DeclarationError(ValueError):
+    """A declaration that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A value rule: `min`/`max` bounds, `in` a list, `in_seed` a seed column
+    (`plans.plan`), `regex`, or `min_year` of a timestamp. `error` rules block the day's
+    models; `warn` rules only warn."""
+
+    kind: RuleKind
+    value: Any
+    severity: Severity = "error"
 
 
 @dataclass(frozen=True)
@@ -24,6 +58,8 @@ class Column:
     ch_type: str  # the raw table's type
     required: bool = False  # null or empty means the row breaks the contract
     max_bytes: int | None = None  # a longer value rejects the row
+    description: str = ""
+    rules: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +72,7 @@ class Source:
     day_column: str | None  # must fall on the partition's day
     day_check: DayCheck
     description: str
+    schema_policy: SchemaPolicy = "evolve"
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -45,115 +82,81 @@ class Source:
     def table(self) -> str:
         return f"raw.{self.name}"
 
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
 
-def _c(name: str, ch_type: str, required: bool = False, max_bytes: int | None = None) -> Column:
-    return Column(name, ch_type, required, max_bytes)
+
+def _choice(path: Path, key: str, value: Any, allowed: tuple[str, ...]) -> Any:
+    if value not in allowed:
+        raise DeclarationError(f"{path}: {key} is {value!r}; expected one of {', '.join(allowed)}")
+    return value
 
 
-TS = "DateTime64(3, 'UTC')"
-MONEY = "Decimal(18, 6)"
-# `properties` is a small JSON object (CONTRACT §3); a bigger value is a producer bug, and one
-# such row must not bloat raw or the models: it is rejected with its size as the reason.
-PROPERTIES_MAX_BYTES = 64 * 1024
+def _rule(path: Path, column: str, raw: dict[str, Any]) -> list[Rule]:
+    severity = _choice(path, f"{column}.rules.severity", raw.get("severity", "error"),
+                       get_args(Severity))
+    kinds = [k for k in raw if k != "severity"]
+    unknown = [k for k in kinds if k not in get_args(RuleKind)]
+    if unknown or not kinds:
+        raise DeclarationError(
+            f"{path}: column {column} has a rule {raw!r}; a rule is one of "
+            f"{', '.join(get_args(RuleKind))} (min and max may go together), plus severity"
+        )
+    # Lists become tuples: a Source is hashable (cached suites, assets).
+    return [Rule(cast(RuleKind, kind), tuple(v) if isinstance(v := raw[kind], list) else v,
+                 severity) for kind in kinds]
 
-SOURCES: dict[str, Source] = {
-    s.name: s
-    for s in (
-        Source(
-            name="product_events",
-            file_format="parquet",
-            columns=(
-                _c("event_id", "String", True),
-                _c("tenant_id", "LowCardinality(String)", True),
-                _c("user_id", "String", True),
-                _c("session_id", "String"),
-                _c("event", "LowCardinality(String)", True),
-                _c("ts", TS, True),
-                _c("properties", "String", max_bytes=PROPERTIES_MAX_BYTES),
-                _c("app_version", "LowCardinality(Nullable(String))"),
-                _c("os", "LowCardinality(Nullable(String))"),
-                _c("locale", "LowCardinality(Nullable(String))"),
-                _c("event_version", "Int32"),
-            ),
-            order_by=("tenant_id", "ts", "user_id"),
-            id_column="event_id",
-            day_column="ts",
-            day_check="timestamp",
-            description="Product analytics events from the product service (Parquet).",
-        ),
-        Source(
-            name="api_requests",
-            file_format="parquet",
-            columns=(
-                _c("request_id", "String", True),
-                _c("tenant_id", "LowCardinality(String)", True),
-                _c("service", "LowCardinality(String)", True),
-                _c("endpoint", "LowCardinality(String)"),
-                _c("method", "LowCardinality(String)"),
-                _c("status_code", "Int32", True),
-                _c("latency_ms", "Float64", True),
-                _c("request_bytes", "Int64"),
-                _c("response_bytes", "Int64"),
-                _c("ts", TS, True),
-            ),
-            order_by=("tenant_id", "ts"),
-            id_column="request_id",
-            day_column="ts",
-            day_check="timestamp",
-            description="API gateway request log (Parquet).",
-        ),
-        Source(
-            name="billing_line_items",
-            file_format="csv",
-            columns=(
-                _c("line_item_id", "String", True),
-                _c("tenant_id", "LowCardinality(String)", True),
-                _c("usage_date", "Date", True),
-                _c("service", "LowCardinality(String)"),
-                _c("metric", "LowCardinality(String)"),
-                _c("quantity", MONEY),
-                _c("unit_price_usd", MONEY),
-                _c("amount_usd", MONEY, True),
-                _c("currency", "LowCardinality(String)"),
-            ),
-            order_by=("tenant_id", "usage_date"),
-            id_column="line_item_id",
-            day_column="usage_date",
-            day_check="date",
-            description="Billing line items from the billing service (CSV).",
-        ),
-        Source(
-            name="tenants",
-            file_format="csv",
-            columns=(
-                _c("tenant_id", "String", True),
-                _c("tenant_name", "String"),
-                _c("plan", "LowCardinality(String)", True),
-                _c("region", "LowCardinality(String)"),
-                _c("created_at", TS),
-                _c("is_active", "Bool"),
-            ),
-            order_by=("tenant_id",),
-            id_column="tenant_id",
-            day_column=None,
-            day_check="none",
-            description="Tenants: a full snapshot every day (CSV).",
-        ),
-        Source(
-            name="users",
-            file_format="csv",
-            columns=(
-                _c("user_id", "String", True),
-                _c("tenant_id", "LowCardinality(String)", True),
-                _c("role", "LowCardinality(String)"),
-                _c("signup_at", TS),
-                _c("email_sha256", "String"),
-            ),
-            order_by=("tenant_id", "user_id"),
-            id_column="user_id",
-            day_column=None,
-            day_check="none",
-            description="Users: a full snapshot every day (CSV); no raw PII.",
-        ),
+
+def _column(path: Path, raw: dict[str, Any]) -> Column:
+    name = str(raw.get("name", ""))
+    if not _NAME.match(name) or "type" not in raw:
+        raise DeclarationError(f"{path}: every column needs a lower_case name and a type: {raw!r}")
+    return Column(
+        name=name,
+        ch_type=str(raw["type"]),
+        required=bool(raw.get("required", False)),
+        max_bytes=raw.get("max_bytes"),
+        description=" ".join(str(raw.get("description", "")).split()),
+        rules=tuple(r for rule in raw.get("rules", ()) for r in _rule(path, name, rule)),
     )
-}
+
+
+def read_declaration(path: Path) -> Source:
+    """One `sources/<name>.yml`, checked: a mistake fails here, naming the file and key."""
+    raw = yaml.safe_load(path.read_text()) or {}
+    if raw.get("name") != path.stem:
+        raise DeclarationError(f"{path}: name is {raw.get('name')!r}; it must be {path.stem!r}")
+    columns = tuple(_column(path, c) for c in raw.get("columns") or ())
+    names = [c.name for c in columns]
+    if not columns or len(set(names)) != len(names):
+        raise DeclarationError(f"{path}: columns must be listed, each name once")
+    for key in ("id_column", "day_column"):
+        if raw.get(key) is not None and raw[key] not in names:
+            raise DeclarationError(f"{path}: {key} {raw[key]!r} is not one of the columns")
+    order_by = tuple(raw.get("order_by") or ())
+    if not order_by or any(c not in names for c in order_by):
+        raise DeclarationError(f"{path}: order_by must name declared columns: {order_by!r}")
+    day_check = _choice(path, "day_check", raw.get("day_check", "none"), get_args(DayCheck))
+    if (day_check == "none") != (raw.get("day_column") is None):
+        raise DeclarationError(f"{path}: day_column and day_check go together")
+    return Source(
+        name=path.stem,
+        file_format=_choice(path, "format", raw.get("format"), get_args(FileFormat)),
+        columns=columns,
+        order_by=order_by,
+        id_column=raw.get("id_column"),
+        day_column=raw.get("day_column"),
+        day_check=day_check,
+        description=" ".join(str(raw.get("description", "")).split()),
+        schema_policy=_choice(path, "schema_policy", raw.get("schema_policy", "evolve"),
+                              get_args(SchemaPolicy)),
+    )
+
+
+@cache
+def load_sources(directory: Path = SOURCES_DIR) -> dict[str, Source]:
+    """Every declaration in `directory`, by name, in file-name order."""
+    return {p.stem: read_declaration(p) for p in sorted(directory.glob("*.yml"))}
+
+
+SOURCES: dict[str, Source] = load_sources()

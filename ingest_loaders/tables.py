@@ -8,6 +8,8 @@ from ingest_loaders.sources import LINEAGE_COLUMNS, SOURCES, Source
 
 LEDGER_TABLE = "raw.load_ledger"
 REJECTS_TABLE = "raw.rejects"
+SCHEMA_CHANGES_TABLE = "raw.schema_changes"
+_LINEAGE = {name for name, _ in LINEAGE_COLUMNS}
 
 LEDGER_DDL = f"""
 CREATE TABLE IF NOT EXISTS {LEDGER_TABLE}
@@ -49,6 +51,24 @@ COMMENT 'One row per rejected export row, with the reason and the row as read (J
 """
 
 
+SCHEMA_CHANGES_DDL = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA_CHANGES_TABLE}
+(
+    source LowCardinality(String),
+    partition_date Date,
+    file String,
+    column_name String,
+    column_type String,
+    action LowCardinality(String),
+    detected_at DateTime64(3, 'UTC'),
+    load_id String
+)
+ENGINE = MergeTree
+ORDER BY (source, column_name, action, partition_date)
+COMMENT 'Each change of an export schema, once, where first seen (CONTRACT.md §3).'
+"""
+
+
 def raw_table_ddl(source: Source, table: str | None = None) -> str:
     columns = [f"    `{c.name}` {c.ch_type}" for c in source.columns]
     columns += [f"    `{name}` {ch_type}" for name, ch_type in LINEAGE_COLUMNS]
@@ -63,11 +83,43 @@ def raw_table_ddl(source: Source, table: str | None = None) -> str:
 
 
 def ensure_raw_tables(client: Client) -> None:
+    """The raw database and tables; a column declared since a table was made is added."""
     client.command("CREATE DATABASE IF NOT EXISTS raw")
     for source in SOURCES.values():
         client.command(raw_table_ddl(source))
-    client.command(LEDGER_DDL)
-    client.command(REJECTS_DDL)
+    for ddl in (LEDGER_DDL, REJECTS_DDL, SCHEMA_CHANGES_DDL):
+        client.command(ddl)
+    existing = client.query(
+        "SELECT table, groupArray(name) FROM system.columns WHERE database = 'raw' "
+        "AND table IN {tables:Array(String)} GROUP BY table",
+        parameters={"tables": list(SOURCES)},
+    ).result_rows
+    columns = {table: set(names) for table, names in existing}
+    for source in SOURCES.values():
+        declared_since = [c for c in source.columns if c.name not in columns[source.name]]
+        add_columns(client, source.table, [(c.name, c.ch_type) for c in declared_since])
+
+
+def export_columns(client: Client, table: str) -> dict[str, str]:
+    """A raw table's export columns (not the lineage ones) and their types, in order."""
+    database, name = table.split(".")
+    rows = client.query(
+        "SELECT name, type FROM system.columns WHERE database = {db:String} "
+        "AND table = {table:String} ORDER BY position",
+        parameters={"db": database, "table": name},
+    ).result_rows
+    return {n: t for n, t in rows if n not in _LINEAGE}
+
+
+def add_columns(client: Client, table: str, columns: list[tuple[str, str]]) -> None:
+    """ALTER TABLE … ADD COLUMN, each after the export columns (lineage columns stay last).
+
+    Idempotent: a column another load added meanwhile is left as it is."""
+    for name, ch_type in columns:
+        last = list(export_columns(client, table))[-1]
+        client.command(
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS `{name}` {ch_type} AFTER `{last}`"
+        )
 
 
 def _quote(text: str) -> str:

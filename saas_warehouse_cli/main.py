@@ -95,6 +95,16 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("--dry-run", action="store_true", help="print the SQL, apply nothing")
     apply.add_argument("--passwords-file", help="JSON {tenant_id: password}, kept out of git")
 
+    sources = sub.add_parser(
+        "sources",
+        help="the export sources declared in sources/*.yml",
+        description="Lists the declared sources; `generate` writes dbt's source() entries "
+        "(dbt_project/models/staging/_raw__sources.yml) from them, `check` fails when that "
+        "file is out of date.",
+    )
+    sources.add_argument("action", choices=["list", "generate", "check"], nargs="?",
+                         default="list")
+
     embed = sub.add_parser(
         "embed-url",
         help="print a Metabase signed-embedding URL for a tenant's dashboard",
@@ -125,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _report(settings, args.out, args.tenant, args.plan)
         elif args.command == "access":
             _access_apply(settings, args.dry_run, args.passwords_file)
+        elif args.command == "sources":
+            _sources(args.action)
         elif args.command == "embed-url":
             _embed_url(settings, args.tenant, args.dashboard, args.minutes)
     except KeyboardInterrupt:
@@ -220,6 +232,22 @@ def _access_apply(settings: Settings, dry_run: bool, passwords_file: str | None)
     apply_access(settings.warehouse_url, dry_run=dry_run,
                  passwords_file=passwords_file or settings.tenant_passwords_file,
                  limits=TenantLimits.load(settings.tenant_limits_file))
+
+
+def _sources(action: str) -> None:
+    from ingest_loaders.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources, write_dbt_sources
+    from ingest_loaders.sources import SOURCES
+
+    if action == "list":
+        print_table(["source", "format", "columns", "schema_policy", "id_column", "day_column"],
+                    [[s.name, s.file_format, len(s.columns), s.schema_policy, s.id_column or "",
+                      s.day_column or ""] for s in SOURCES.values()])
+    elif action == "generate":
+        changed = write_dbt_sources(SOURCES)
+        print(f"{'wrote' if changed else 'unchanged:'} {DBT_SOURCES_FILE}", file=sys.stderr)
+    elif DBT_SOURCES_FILE.read_text() != render_dbt_sources(SOURCES):
+        raise ValueError(f"{DBT_SOURCES_FILE} is out of date with sources/*.yml: run "
+                         "`saas-warehouse sources generate`")
 
 
 def _embed_url(settings: Settings, tenant: str, dashboard: int, minutes: int) -> None:

@@ -108,6 +108,18 @@ def settings(tmp_path: Path, landing_dir: Path, monkeypatch: pytest.MonkeyPatch)
     )
 
 
+@pytest.fixture(scope="module")
+def loading_area(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    """An embedded warehouse with its databases and an empty landing directory, for the
+    tests of one module that load hand-built partitions with `load_partition`."""
+    from saas_warehouse.warehouse import ensure_databases, open_warehouse
+
+    root = tmp_path_factory.mktemp("loading_area")
+    with open_warehouse(f"chdb://{root / 'wh'}") as client:
+        ensure_databases(client)
+        yield client, root / "landing"
+
+
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -20,19 +20,16 @@ import small_exports as sx
 from ingest_loaders.errors import TerminalLoadError
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
-from ingest_loaders.sources import PROPERTIES_MAX_BYTES, SOURCES
-from saas_warehouse.warehouse import ensure_databases, open_warehouse
+from ingest_loaders.sources import SOURCES
 
 N = 20  # rows per file
+PROPERTIES_MAX_BYTES = SOURCES["product_events"].column("properties").max_bytes or 0
 _days = (dt.date(2026, 5, 1) + dt.timedelta(days=i) for i in itertools.count())
 
 
 @pytest.fixture(scope="module")
-def wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    root = tmp_path_factory.mktemp("bad_input")
-    with open_warehouse(f"chdb://{root / 'wh'}") as client:
-        ensure_databases(client)
-        yield client, root / "landing"
+def wh(loading_area: tuple) -> tuple:
+    return loading_area
 
 
 def _events(day: dt.date, **columns) -> bytes:
@@ -60,8 +57,16 @@ def _events_extra(day: dt.date) -> bytes:
     return sx.parquet_bytes(table.append_column("country", pa.array(["FR"] * N)))
 
 
-def _events_missing(day: dt.date) -> bytes:
-    return sx.parquet_bytes(sx.product_events(day, N).drop_columns(["os"]))
+def _events_missing(day: dt.date, column: str) -> bytes:
+    return sx.parquet_bytes(sx.product_events(day, N).drop_columns([column]))
+
+
+def _billing_columns(day: dt.date, header: list[str]) -> bytes:
+    """The day's billing rows with only (and in the order of) `header`'s columns."""
+    names = list(SOURCES[C].column_names)
+    rows = [[row[names.index(h)] if h in names else "x" for h in header]
+            for row in sx.billing_rows(day, N)]
+    return sx.csv_bytes(C, rows, header)
 
 
 def _csv_lines(day: dt.date, edit: Callable[[list[str]], None]) -> bytes:
@@ -78,6 +83,9 @@ class Case:
     error: str | None = None  # a file-level failure: part of its message
     rejects: dict[int, str] | None = None  # row number → reason (row-level)
     rows: int = N  # rows read from the files
+    # (column, action) recorded in raw.schema_changes by this case (CONTRACT §3)
+    changes: frozenset[tuple[str, str]] = frozenset()
+    same_rows: bool = False  # loads exactly the rows of the valid files it replaces
 
 
 P, C = "product_events", "billing_line_items"
@@ -89,22 +97,45 @@ CASES = [
          error="part-0.parquet: not a readable Parquet file"),
     Case("corrupt parquet", P, lambda d: {"part-0.parquet": b"PAR1" + b"\x00garbage" * 50},
          error="part-0.parquet: not a readable Parquet file"),
-    Case("parquet missing column", P, lambda d: {"part-0.parquet": _events_missing(d)},
-         error="schema drift: missing column(s) os"),
-    Case("parquet extra column", P, lambda d: {"part-0.parquet": _events_extra(d)},
-         error="schema drift: unexpected column(s) country"),
+    # --- schema drift (CONTRACT §3; the sources' policy is evolve) ---
+    Case("parquet missing optional column loads as NULL", P,
+         lambda d: {"part-0.parquet": _events_missing(d, "os")}, rejects={},
+         changes=frozenset({("os", "missing")})),
+    Case("parquet missing required column", P,
+         lambda d: {"part-0.parquet": _events_missing(d, "user_id")},
+         error="schema drift: required column user_id is missing",
+         changes=frozenset({("user_id", "rejected")})),
+    Case("parquet extra column is added", P, lambda d: {"part-0.parquet": _events_extra(d)},
+         rejects={}, changes=frozenset({("country", "added")})),
+    Case("parquet widened type loads", P, lambda d: {"part-0.parquet": _events(
+        d, event_version=pa.array([1] * N, pa.int16()))}, rejects={},
+         changes=frozenset({("event_version", "widened")})),
+    Case("parquet narrowed type", P, lambda d: {"part-0.parquet": _events(
+        d, event_version=pa.array([1] * N, pa.int64()))},
+         error="column event_version is Int64 in the file, expected Int32",
+         changes=frozenset({("event_version", "rejected")})),
     Case("parquet wrong type", P,
          lambda d: {"part-0.parquet": _events(d, event_version=pa.array(["1"] * N))},
-         error="wrong column type(s): event_version is Nullable(String), expected Int32"),
+         error="column event_version is String in the file, expected Int32",
+         changes=frozenset({("event_version", "rejected")})),
     Case("empty csv file", C, lambda d: {"items.csv": b""},
          error="items.csv: empty file: expected a CSV header row"),
-    Case("csv missing column", C, lambda d: {"items.csv": sx.csv_bytes(
-        C, [r[:-1] for r in sx.billing_rows(d, N)], list(SOURCES[C].column_names[:-1]))},
-         error="schema drift: header is line_item_id,tenant_id,usage_date,service,metric,"
-               "quantity,unit_price_usd,amount_usd; expected"),
-    Case("csv extra column", C, lambda d: {"items.csv": sx.csv_bytes(
-        C, [[*r, "x"] for r in sx.billing_rows(d, N)], [*SOURCES[C].column_names, "note"])},
-         error="schema drift: header is line_item_id"),
+    Case("csv missing optional column loads as NULL", C, lambda d: {
+        "items.csv": _billing_columns(d, list(SOURCES[C].column_names[:-1]))},
+         rejects={}, changes=frozenset({("currency", "missing")})),
+    Case("csv missing required column", C, lambda d: {"items.csv": _billing_columns(
+        d, [c for c in SOURCES[C].column_names if c != "amount_usd"])},
+         error="schema drift: required column amount_usd is missing",
+         changes=frozenset({("amount_usd", "rejected")})),
+    Case("csv extra column is added", C, lambda d: {
+        "items.csv": _billing_columns(d, [*SOURCES[C].column_names, "note"])},
+         rejects={}, changes=frozenset({("note", "added")})),
+    Case("csv reordered header loads the same rows", C, lambda d: {
+        f"{C}.csv": _billing_columns(d, list(reversed(SOURCES[C].column_names)))},
+         rejects={}, same_rows=True),
+    Case("csv header naming a column twice", C, lambda d: {
+        "items.csv": _billing_columns(d, [*SOURCES[C].column_names, "service"])},
+         error="the header names a column twice"),
     Case("csv file in a parquet source", P, lambda d: {"part-0.csv": b"a,b\n1,2\n"},
          error="expected Parquet files for this source, found part-0.csv"),
     # --- row-level: the day loads, bad rows go to raw.rejects ---
@@ -156,6 +187,12 @@ CASES = [
 ]
 
 
+def _changes(client, source: str, day: dt.date) -> set[tuple[str, str]]:
+    return set(client.query(
+        "SELECT column_name, action FROM raw.schema_changes WHERE source = {s:String} "
+        "AND partition_date = {d:Date}", parameters={"s": source, "d": day}).result_rows)
+
+
 def _day_state(client, source: str, day: dt.date) -> tuple:
     """What readers see of a day: raw rows and rejects, order-independent."""
     table = SOURCES[source].table
@@ -193,10 +230,14 @@ def test_bad_input(wh, case: Case) -> None:
             parameters={"s": case.source, "d": day},
         ).result_rows[0]
         assert status == "failed" and case.error.split(": ", 1)[-1] in logged
+        assert _changes(client, case.source, day) == case.changes
         return
 
     result = load_partition(client, landing, case.source, day)
     assert result.status == "loaded"
+    assert _changes(client, case.source, day) == case.changes
+    if case.same_rows:
+        assert _day_state(client, case.source, day) == before
     assert result.rows_read == case.rows == result.rows_loaded + result.rows_rejected
     rejects = client.query(
         "SELECT row_number, reason, raw_row FROM raw.rejects WHERE source = {s:String} "

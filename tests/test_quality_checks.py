@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
@@ -15,17 +14,13 @@ from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
 from ingest_loaders.quality import CHECKS, checks_for, validate_days
 from ingest_loaders.sources import SOURCES
-from saas_warehouse.warehouse import ensure_databases, open_warehouse
 
 _days = (dt.date(2026, 6, 1) + dt.timedelta(days=3 * i) for i in itertools.count())
 
 
 @pytest.fixture(scope="module")
-def wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    root = tmp_path_factory.mktemp("quality")
-    with open_warehouse(f"chdb://{root / 'wh'}") as client:
-        ensure_databases(client)
-        yield client, root / "landing"
+def wh(loading_area: tuple) -> tuple:
+    return loading_area
 
 
 def _load(wh, source: str, day: dt.date, files: dict[str, bytes]):

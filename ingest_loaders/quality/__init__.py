@@ -9,21 +9,24 @@ turns them into Dagster asset checks.
 | row_count_stable | SQL, exact: rows ≥ 25% of the previous loaded day's | ERROR, blocks dbt |
 | valid_values | GE on a sample: impossible values (HTTP status, money, plan, PII) | ERROR, blocks |
 | ids_unique | SQL, exact: duplicated ids ≤ 2% of rows (at-least-once deliveries) | WARN |
+| schema_unchanged | SQL, exact: no schema change first seen on the day (schema_changes) | WARN |
 | plausible_values | GE on a sample: unknown event names, roles, implausible latency… | WARN |
 
-The suites themselves are in suites.py; every source has both GE checks.
+The suites are derived from the value rules of each source's declaration (suites.py); a
+source has a suite check per severity its rules use.
 """
 
 from ingest_loaders.quality.report import CHECKS, CheckOutcome, CheckSpec, QualityReport, Thresholds
 from ingest_loaders.quality.suites import severities
 from ingest_loaders.quality.validate import validate_days
+from ingest_loaders.sources import SOURCES
 
 _SUITE_CHECKS = {"valid_values": "ERROR", "plausible_values": "WARN"}
 
 
 def checks_for(source: str) -> list[CheckSpec]:
     """The checks a source has: the exact ones, and a suite check per severity it uses."""
-    used = severities(source)
+    used = severities(SOURCES[source])
     return [c for c in CHECKS if c.name not in _SUITE_CHECKS or _SUITE_CHECKS[c.name] in used]
 
 

@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.quality.report import CheckOutcome, Thresholds
 from ingest_loaders.sources import Source
-from ingest_loaders.tables import LEDGER_TABLE, REJECTS_TABLE
+from ingest_loaders.tables import LEDGER_TABLE, REJECTS_TABLE, SCHEMA_CHANGES_TABLE
 
 LOOKBACK_DAYS = 31  # how far back "the previous loaded day" is looked for
 
@@ -128,4 +128,21 @@ def rows_accounted_for(client: Client, source: Source, days: list[dt.date]) -> C
         "rows_accounted_for", not mismatched,
         {"mismatched_days": ", ".join(mismatched) or "none"},
         table, ("day", "rows in files", "rows in raw", "rows rejected"),
+    )
+
+
+def schema_unchanged(client: Client, source: Source, days: list[dt.date]) -> CheckOutcome:
+    """The schema changes first seen on `days` (CONTRACT §3); any one is a warning."""
+    rows = client.query(
+        f"SELECT partition_date, column_name, column_type, action, file "
+        f"FROM {SCHEMA_CHANGES_TABLE} WHERE source = {{source:String}} "
+        "AND partition_date IN {days:Array(Date)} ORDER BY partition_date, column_name",
+        parameters={"source": source.name, "days": days},
+    ).result_rows
+    table: list[list[Any]] = [[d.isoformat(), c, t, a, f] for d, c, t, a, f in rows]
+    return CheckOutcome(
+        "schema_unchanged", not table,
+        {"columns": ", ".join(f"{r[1]} ({r[3]})" for r in table) or "none",
+         "changes": len(table)},
+        table, ("day", "column", "type", "action", "first file"),
     )

@@ -43,6 +43,9 @@ CHECKS: tuple[CheckSpec, ...] = (
               "hashes): at-least-once duplicates are expected and deduplicated in staging; "
               "more than 2% is suspicious.",
               "WARN"),
+    CheckSpec("schema_unchanged", "The files have the declared columns and types "
+              "(sources/<name>.yml): no column added, discarded, missing, widened or rejected "
+              "first seen on these days (raw.schema_changes).", "WARN"),
     CheckSpec("plausible_values", "Great Expectations, on a sample of up to 20k rows: known "
               "event names (unknown ones are kept), HTTP methods, user roles, plausible latency, "
               "amounts and dates.",

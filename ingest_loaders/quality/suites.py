@@ -1,4 +1,5 @@
-"""The Great Expectations suites, one per raw source, as code.
+"""The Great Expectations suites, one per raw source, derived from the value rules of its
+declaration (`sources/<name>.yml`, `rules:` under a column).
 
 Each expectation carries `meta.severity`: ERROR for values that cannot be right (they block
 the models of the day), WARN for values that are possible but suspicious. Keys, uniqueness
@@ -9,86 +10,98 @@ Great Expectations is imported only when a suite is built (its import takes seco
 from __future__ import annotations
 
 import csv
-from functools import cache
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from saas_warehouse.contract import PLANS, ROLES
+from ingest_loaders.read_sql import base_type
+from ingest_loaders.sources import Column, Rule, Source
+from saas_warehouse.settings import REPO_ROOT
 
-SEEDS = Path(__file__).resolve().parents[2] / "seeds"
-HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-MAX_PLAUSIBLE_LATENCY_MS = 120_000  # two minutes: gateways time out well before
-MAX_PLAUSIBLE_LINE_USD = 100_000  # one billing line item
-# Sampled columns that are not read as they are: Decimal money as Float64 (Great Expectations
-# compares floats), and a timestamp's year (a missing created_at loads as 1970).
-SAMPLE_EXPRESSIONS = {
-    "quantity": "toFloat64(quantity)",
-    "unit_price_usd": "toFloat64(unit_price_usd)",
-    "amount_usd": "toFloat64(amount_usd)",
-    "created_year": "toYear(created_at)",
+SEEDS = REPO_ROOT / "seeds"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    severity: str  # ERROR | WARN
+    kind: str  # a great_expectations.expectations class
+    column: str  # the sampled column (an expression's alias, see sample_expression)
+    arguments: dict[str, Any]
+
+
+_EXPECTATION = {
+    "in": "ExpectColumnValuesToBeInSet",
+    "in_seed": "ExpectColumnValuesToBeInSet",
+    "regex": "ExpectColumnValuesToMatchRegex",
+    "min_year": "ExpectColumnValuesToBeBetween",
 }
 
 
-@cache
-def known_events() -> tuple[str, ...]:
-    """The event catalogue seed (seeds/event_catalogue.csv), the same list dbt loads."""
-    with (SEEDS / "event_catalogue.csv").open(newline="") as f:
-        return tuple(row["event"] for row in csv.DictReader(f))
+def seed_values(reference: str) -> list[str]:
+    """`plans.plan` → the `plan` column of seeds/plans.csv, the same list dbt loads."""
+    seed, column = reference.split(".", 1)
+    with (SEEDS / f"{seed}.csv").open(newline="") as f:
+        return [row[column] for row in csv.DictReader(f)]
 
 
-def _rules() -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
-    """(severity, expectation class, column, arguments) per source."""
-    between, in_set = "ExpectColumnValuesToBeBetween", "ExpectColumnValuesToBeInSet"
-    return {
-        "product_events": [
-            ("WARN", in_set, "event", {"value_set": list(known_events())}),
-            ("ERROR", between, "event_version", {"min_value": 0}),
-        ],
-        "api_requests": [
-            ("ERROR", between, "status_code", {"min_value": 100, "max_value": 599}),
-            ("ERROR", between, "latency_ms", {"min_value": 0}),
-            ("WARN", between, "latency_ms", {"max_value": MAX_PLAUSIBLE_LATENCY_MS}),
-            ("ERROR", between, "request_bytes", {"min_value": 0}),
-            ("ERROR", between, "response_bytes", {"min_value": 0}),
-            ("WARN", in_set, "method", {"value_set": HTTP_METHODS}),
-        ],
-        "billing_line_items": [
-            ("ERROR", between, "quantity", {"min_value": 0}),
-            ("ERROR", between, "unit_price_usd", {"min_value": 0}),
-            ("ERROR", between, "amount_usd", {"min_value": 0}),
-            ("WARN", between, "amount_usd", {"max_value": MAX_PLAUSIBLE_LINE_USD}),
-            ("ERROR", in_set, "currency", {"value_set": ["USD"]}),
-        ],
-        "tenants": [
-            ("ERROR", in_set, "plan", {"value_set": list(PLANS)}),
-            ("WARN", between, "created_year", {"min_value": 2000}),
-        ],
-        "users": [
-            # No raw PII is ever exported (CONTRACT §3): an email here would be a leak.
-            ("ERROR", "ExpectColumnValuesToMatchRegex", "email_sha256",
-             {"regex": "^([0-9a-f]{64})?$"}),
-            # Checked by dbt too (accepted_values on stg_product__users.role): fails the build.
-            ("WARN", in_set, "role", {"value_set": list(ROLES)}),
-        ],
-    }
+def _sampled_name(column: Column, rule: Rule) -> str:
+    return f"{column.name}_year" if rule.kind == "min_year" else column.name
 
 
-def suite_columns(source: str) -> list[str]:
-    return list(dict.fromkeys(column for _, _, column, _ in _rules()[source]))
+def sample_expression(column: Column, name: str) -> str:
+    """How a sampled column is read: Decimal money as Float64 (Great Expectations compares
+    floats), a timestamp's year for `min_year`."""
+    if name != column.name:
+        return f"toYear(`{column.name}`)"
+    if base_type(column.ch_type).startswith("Decimal"):
+        return f"toFloat64(`{column.name}`)"
+    return f"`{column.name}`"
 
 
-def severities(source: str) -> set[str]:
-    return {severity for severity, _, _, _ in _rules()[source]}
+def expectations(source: Source) -> list[Expectation]:
+    out = []
+    for column in source.columns:
+        bounds = [r for r in column.rules if r.kind in ("min", "max")]
+        for severity in ("error", "warn"):  # a min and a max of one severity: one expectation
+            same = {r.kind: r.value for r in bounds if r.severity == severity}
+            if same:
+                out.append(Expectation(severity.upper(), "ExpectColumnValuesToBeBetween",
+                                       column.name,
+                                       {f"{k}_value": v for k, v in sorted(same.items())}))
+        for rule in column.rules:
+            if rule.kind in ("min", "max"):
+                continue
+            kind, arguments = _EXPECTATION[rule.kind], {
+                "in": lambda v: {"value_set": list(v)},
+                "in_seed": lambda v: {"value_set": seed_values(v)},
+                "regex": lambda v: {"regex": v},
+                "min_year": lambda v: {"min_value": v},
+            }[rule.kind](rule.value)
+            out.append(Expectation(rule.severity.upper(), kind, _sampled_name(column, rule),
+                                   arguments))
+    return out
 
 
-def build_suite(source: str) -> Any:
+def sampled_columns(source: Source) -> dict[str, str]:
+    """The columns a suite reads, alias → SQL expression."""
+    out = {}
+    for column in source.columns:
+        for rule in column.rules:
+            name = _sampled_name(column, rule)
+            out[name] = sample_expression(column, name)
+    return out
+
+
+def severities(source: Source) -> set[str]:
+    return {e.severity for e in expectations(source)}
+
+
+def build_suite(source: Source) -> Any:
     """A `great_expectations.ExpectationSuite` for one raw source."""
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=f"raw.{source}")
-    for severity, kind, column, kwargs in _rules()[source]:
-        expectation = getattr(gx.expectations, kind)(
-            column=column, meta={"severity": severity}, **kwargs
-        )
-        suite.add_expectation(expectation)
+    suite = gx.ExpectationSuite(name=source.table)
+    for e in expectations(source):
+        suite.add_expectation(getattr(gx.expectations, e.kind)(
+            column=e.column, meta={"severity": e.severity}, **e.arguments
+        ))
     return suite

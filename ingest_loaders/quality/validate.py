@@ -12,7 +12,7 @@ from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.quality import exact
 from ingest_loaders.quality.report import CheckOutcome, QualityReport, Thresholds
-from ingest_loaders.quality.suites import SAMPLE_EXPRESSIONS, build_suite, severities, suite_columns
+from ingest_loaders.quality.suites import build_suite, sampled_columns, severities
 from ingest_loaders.sources import SOURCES, Source
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
@@ -29,6 +29,7 @@ def validate_days(
         exact.rows_accounted_for(client, source, days),
         *exact.keys_and_ids(client, source, days, limits),
         exact.row_count_stable(client, source, days, limits),
+        exact.schema_unchanged(client, source, days),
     ]
     sql_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -42,10 +43,7 @@ def validate_days(
 def sample(client: Client, source: Source, day: dt.date, limit: int) -> Any:
     """Up to `limit` rows of the day as a pandas frame: a deterministic pseudo-random sample
     (ordered by a hash of each row's origin), so a re-run validates the same rows."""
-    columns = ", ".join(
-        f"{SAMPLE_EXPRESSIONS[c]} AS `{c}`" if c in SAMPLE_EXPRESSIONS else f"`{c}`"
-        for c in suite_columns(source.name)
-    )
+    columns = ", ".join(f"{sql} AS `{name}`" for name, sql in sampled_columns(source).items())
     return client.query_df(
         f"SELECT {columns} FROM {source.table} WHERE _partition_date = {{day:Date}} "
         "ORDER BY cityHash64(_source_file, _source_row) LIMIT {limit:UInt32}",
@@ -67,14 +65,14 @@ def _context() -> Any:
 
 
 @cache
-def _batch_and_suite(source: str) -> tuple[Any, Any]:
+def _batch_and_suite(source: Source) -> tuple[Any, Any]:
     context = _context()
-    asset = context.data_sources.get("raw").add_dataframe_asset(source)
-    batch_definition = asset.add_batch_definition_whole_dataframe(f"{source}_day")
+    asset = context.data_sources.get("raw").add_dataframe_asset(source.name)
+    batch_definition = asset.add_batch_definition_whole_dataframe(f"{source.name}_day")
     return batch_definition, context.suites.add(build_suite(source))
 
 
-def run_suite(source: str, frame: Any) -> list[dict[str, Any]]:
+def run_suite(source: Source, frame: Any) -> list[dict[str, Any]]:
     """One Great Expectations validation of a frame; one plain dict per expectation."""
     batch_definition, suite = _batch_and_suite(source)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
@@ -106,7 +104,7 @@ def _expectations(source: Source, samples: dict[dt.date, Any]) -> list[CheckOutc
     for day, frame in samples.items():
         if frame.empty:  # an empty day has no values to judge (row_count_stable watches it)
             continue
-        for row in run_suite(source.name, frame):
+        for row in run_suite(source, frame):
             outcome = by_severity[row["severity"]]
             outcome.passed &= row["success"]
             short = row["expectation"].removeprefix("expect_column_values_to_")
@@ -121,4 +119,4 @@ def _expectations(source: Source, samples: dict[dt.date, Any]) -> list[CheckOutc
     for outcome in by_severity.values():
         outcome.metadata["sample_rows"] = sum(len(f) for f in samples.values())
         outcome.metadata["failed_expectations"] = sum(not r[3] for r in outcome.days)
-    return [o for severity, o in by_severity.items() if severity in severities(source.name)]
+    return [o for severity, o in by_severity.items() if severity in severities(source)]

@@ -1,0 +1,141 @@
+"""Schema changes (CONTRACT.md §3): each policy, a column that changes type between days, a
+re-run that records nothing new, and days loaded side by side while one of them adds a
+column. The single-file cases are in the bad-input matrix (test_bad_input.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+
+import pyarrow as pa
+import pytest
+import small_exports as sx
+
+from ingest_loaders import sources as declared
+from ingest_loaders.errors import TerminalLoadError
+from ingest_loaders.landing import landing_from_url
+from ingest_loaders.load import load_partition
+from ingest_loaders.load_days import load_days
+from saas_warehouse.warehouse import open_warehouse
+
+P = "product_events"
+N = 12
+_days = (dt.date(2026, 7, 1) + dt.timedelta(days=i) for i in itertools.count())
+
+
+def _with(column: str, values: pa.Array, n: int = N) -> dict[str, bytes]:
+    table = sx.product_events(dt.date(2026, 1, 1), n)
+    return {"part-0.parquet": sx.parquet_bytes(table.append_column(column, values))}
+
+
+def _write(root, day: dt.date, files: dict[str, bytes]) -> None:
+    # The day's own timestamps: the rows must fall on the partition's day.
+    fixed = {}
+    for name, data in files.items():
+        table = sx.pq.read_table(sx.pa.BufferReader(data))
+        ts = pa.array([sx._ts(day, i) for i in range(len(table))], pa.timestamp("ms", tz="UTC"))
+        fixed[name] = sx.parquet_bytes(table.set_column(table.column_names.index("ts"), "ts", ts))
+    sx.write_partition(root, P, day, fixed)
+
+
+def _changes(client, column: str) -> list[tuple]:
+    return client.query(
+        "SELECT partition_date, column_type, action FROM raw.schema_changes "
+        "WHERE source = {s:String} AND column_name = {c:String} ORDER BY detected_at",
+        parameters={"s": P, "c": column},
+    ).result_rows
+
+
+def _raw_type(client, column: str) -> str | None:
+    rows = client.query(
+        "SELECT type FROM system.columns WHERE database = 'raw' AND table = {t:String} "
+        "AND name = {c:String}", parameters={"t": P, "c": column}).result_rows
+    return rows[0][0] if rows else None
+
+
+@pytest.fixture
+def policy(monkeypatch: pytest.MonkeyPatch):
+    """Declare product_events with another schema policy for one test."""
+    def set_policy(name: str) -> None:
+        source = dataclasses.replace(declared.SOURCES[P], schema_policy=name)
+        monkeypatch.setitem(declared.SOURCES, P, source)
+    return set_policy
+
+
+def test_evolve_adds_the_column_once_and_older_days_read_null(loading_area) -> None:
+    client, root = loading_area
+    landing = landing_from_url(str(root))
+    old_day, new_day, later_day = next(_days), next(_days), next(_days)
+    sx.write_partition(root, P, old_day, sx.valid_files(P, old_day, N))
+    load_partition(client, landing, P, old_day)
+
+    _write(root, new_day, _with("plan_tier", pa.array(range(N), pa.int64())))
+    _write(root, later_day, _with("plan_tier", pa.array([7] * N, pa.int16())))
+    load_partition(client, landing, P, new_day)
+    load_partition(client, landing, P, later_day)
+    load_partition(client, landing, P, later_day, force=True)  # a re-run: nothing new
+
+    assert _raw_type(client, "plan_tier") == "Nullable(Int64)"
+    assert _changes(client, "plan_tier") == [
+        (new_day, "Nullable(Int64)", "added"), (later_day, "Int16", "widened")]
+    by_day = dict(client.query(
+        "SELECT _partition_date, sum(plan_tier) FROM raw.product_events "
+        "WHERE _partition_date IN {d:Array(Date)} GROUP BY 1",
+        parameters={"d": [old_day, new_day, later_day]}).result_rows)
+    assert by_day == {old_day: None, new_day: sum(range(N)), later_day: 7 * N}
+
+
+def test_a_column_that_changes_type_between_days_fails_naming_it(loading_area) -> None:
+    client, root = loading_area
+    landing = landing_from_url(str(root))
+    first, second = next(_days), next(_days)
+    _write(root, first, _with("coupon_code", pa.array([1] * N, pa.int32())))
+    load_partition(client, landing, P, first)
+    _write(root, second, _with("coupon_code", pa.array(["SPRING"] * N)))
+    with pytest.raises(TerminalLoadError, match=(
+            r"product_events/dt=.*: column coupon_code is String in the file, "
+            r"expected Int32 \(only lossless widenings load\)")):
+        load_partition(client, landing, P, second)
+    assert (second, "String", "rejected") in _changes(client, "coupon_code")
+    count = client.query("SELECT count() FROM raw.product_events WHERE _partition_date = "
+                         "{d:Date}", parameters={"d": second}).result_rows[0][0]
+    assert count == 0  # nothing of the day was swapped in
+
+
+def test_freeze_fails_the_day_naming_the_column(loading_area, policy) -> None:
+    client, root = loading_area
+    policy("freeze")
+    day = next(_days)
+    _write(root, day, _with("referrer", pa.array(["ads"] * N)))
+    with pytest.raises(TerminalLoadError, match="column referrer .* schema_policy is freeze"):
+        load_partition(client, landing_from_url(str(root)), P, day)
+    assert _raw_type(client, "referrer") is None
+    assert _changes(client, "referrer") == [(day, "String", "rejected")]
+
+
+def test_discard_loads_the_day_without_the_column(loading_area, policy) -> None:
+    client, root = loading_area
+    policy("discard")
+    day = next(_days)
+    _write(root, day, _with("experiment", pa.array(["b"] * N)))
+    result = load_partition(client, landing_from_url(str(root)), P, day)
+    assert result.rows_loaded == N
+    assert _raw_type(client, "experiment") is None
+    assert _changes(client, "experiment") == [(day, "String", "discarded")]
+
+
+def test_days_loaded_side_by_side_while_one_adds_a_column(loading_area) -> None:
+    """Another day's stage was made before the column existed: it gets it before its swap."""
+    a, root = loading_area
+    days = [dt.date(2026, 8, 1) + dt.timedelta(days=i) for i in range(6)]
+    for i, day in enumerate(days):
+        files = (_with("region_hint", pa.array(["eu"] * 2000), 2000) if i == 3
+                 else {"part-0.parquet": sx.parquet_bytes(sx.product_events(day, 2000))})
+        _write(root, day, files)
+    with open_warehouse(f"chdb://{root.parent / 'wh'}") as b:  # the area's engine, 2nd client
+        results = load_days([a, b], landing_from_url(str(root)), P, days)
+        assert [r.rows_loaded for r in results] == [2000] * 6
+        hinted = a.query("SELECT _partition_date, count() FROM raw.product_events "
+                         "WHERE region_hint = 'eu' GROUP BY 1").result_rows
+    assert hinted == [(days[3], 2000)]

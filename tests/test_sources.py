@@ -1,0 +1,141 @@
+"""A source is one declaration (sources/<name>.yml): dbt's source() entries are generated
+from it, a mistake in it is named, and a sixth source added to a copy of the project loads
+end to end with nothing else changed but its staging model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import small_exports as sx
+import yaml
+
+from ingest_loaders.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
+from ingest_loaders.quality.suites import expectations
+from ingest_loaders.sources import SOURCES, DeclarationError, read_declaration
+from ingest_loaders.tables import raw_table_ddl
+from saas_warehouse.settings import REPO_ROOT
+from saas_warehouse.warehouse import open_warehouse
+
+
+def test_dbt_sources_are_generated_from_the_declarations() -> None:
+    assert DBT_SOURCES_FILE.read_text() == render_dbt_sources(SOURCES), (
+        "run `saas-warehouse sources generate`")
+    dbt_tables = yaml.safe_load(DBT_SOURCES_FILE.read_text())["sources"][0]["tables"]
+    for table in dbt_tables:
+        declared = SOURCES[table["name"]]
+        documented = {c["name"]: c["description"] for c in table["columns"]}
+        assert {c.name: c.description for c in declared.columns}.items() <= documented.items()
+        assert all(documented.values()), f"{declared.name}: a column without a description"
+
+
+def test_tables_and_suites_follow_the_declaration() -> None:
+    events = SOURCES["product_events"]
+    ddl = raw_table_ddl(events)
+    assert "`properties` String" in ddl and "ORDER BY (tenant_id, ts, user_id)" in ddl
+    (rule,) = [e for e in expectations(events) if e.column == "event"]
+    assert (rule.severity, rule.kind) == ("WARN", "ExpectColumnValuesToBeInSet")
+    assert "feature_used" in rule.arguments["value_set"]  # from seeds/event_catalogue.csv
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: d.update(format="xml"), "format is 'xml'; expected one of parquet, csv"),
+    (lambda d: d.update(schema_policy="merge"), "schema_policy is 'merge'"),
+    (lambda d: d.update(id_column="nope"), "id_column 'nope' is not one of the columns"),
+    (lambda d: d.update(order_by=["nope"]), "order_by must name declared columns"),
+    (lambda d: d["columns"][0].update(rules=[{"between": 1}]), "column event_id has a rule"),
+    (lambda d: d.update(name="events"), "name is 'events'; it must be 'product_events'"),
+])
+def test_a_declaration_mistake_names_the_file_and_the_key(tmp_path: Path, edit, message) -> None:
+    declaration = yaml.safe_load((REPO_ROOT / "sources" / "product_events.yml").read_text())
+    edit(declaration)
+    path = tmp_path / "product_events.yml"
+    path.write_text(yaml.safe_dump(declaration))
+    with pytest.raises(DeclarationError, match=message) as error:
+        read_declaration(path)
+    assert str(path) in str(error.value)
+
+
+FLAGS_DECLARATION = """\
+name: feature_flags
+description: Feature flags per tenant, a full snapshot every day (CSV export).
+format: csv
+id_column: flag_id
+day_check: none
+order_by: [tenant_id, flag_id]
+columns:
+  - {name: flag_id, type: String, required: true, description: Id of the flag.}
+  - {name: tenant_id, type: LowCardinality(String), required: true, description: The tenant.}
+  - name: state
+    type: LowCardinality(String)
+    description: on or off.
+    rules:
+      - {in: ["on", "off"]}
+"""
+
+FLAGS_MODEL = """\
+select
+    flag_id,
+    tenant_id,
+    _partition_date as snapshot_date,
+    state = 'on' as is_on
+from {{ source('raw', 'feature_flags') }}
+limit 1 by snapshot_date, tenant_id, flag_id
+"""
+
+
+@pytest.mark.slow
+def test_a_sixth_source_is_one_declaration_and_one_staging_model(
+    sample_landing_template: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    for name in tracked:
+        if (REPO_ROOT / name).is_file() and not name.startswith("docs/"):
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, project / name)
+    (project / "sources" / "feature_flags.yml").write_text(FLAGS_DECLARATION)
+    model = project / "dbt_project" / "models" / "staging" / "flags"
+    model.mkdir()
+    (model / "stg_flags__feature_flags.sql").write_text(FLAGS_MODEL)
+
+    landing = tmp_path / "landing"
+    shutil.copytree(sample_landing_template, landing)
+    day = min(dt.date.fromisoformat(p.name[3:]) for p in (landing / "users").iterdir())
+    rows = [[f"f{i}", f"t{i % 3}", "on" if i % 2 else "off"] for i in range(9)]
+    # The header in another order than the declaration's: CSV is matched by name.
+    sx.write_partition(landing, "feature_flags", day, {"flags.csv": sx.csv_bytes(
+        "feature_flags", [[r[2], r[0], r[1]] for r in rows], ["state", "flag_id", "tenant_id"])})
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "WAREHOUSE"))},
+           "WAREHOUSE_URL": f"chdb://{tmp_path / 'warehouse'}", "LANDING_URL": str(landing),
+           "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        # Run from the copy: its packages, sources/ and dbt project are the ones imported.
+        result = subprocess.run([sys.executable, "-m", "saas_warehouse_cli", *args],
+                                cwd=project, env=env, capture_output=True, text=True,
+                                timeout=600)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return result
+
+    cli("sources", "generate")
+    assert "feature_flags" in (project / DBT_SOURCES_FILE.relative_to(REPO_ROOT)).read_text()
+    cli("run", "--start", day.isoformat(), "--end", day.isoformat())
+
+    with open_warehouse(env["WAREHOUSE_URL"]) as client:
+        loaded = client.query("SELECT flag_id, tenant_id, state FROM raw.feature_flags "
+                              "ORDER BY flag_id").result_rows
+        staged = client.query("SELECT count(), countIf(is_on) FROM "
+                              "staging.stg_flags__feature_flags").result_rows[0]
+        ledger = client.query("SELECT sum(rows_read) FROM raw.load_ledger "
+                              "WHERE source = 'feature_flags'").result_rows[0][0]
+    assert sorted(loaded) == sorted(tuple(r) for r in rows)  # header matched by name
+    assert staged == (9, 4) and ledger == 9
+
