@@ -298,6 +298,16 @@ class Bench:
         names = [k for k in keys if k.endswith((".parquet", ".csv"))]
         return sorted(k for k in names if not k.rsplit("/", 1)[-1].startswith(("_", ".")))
 
+    def _empty_day(self, table: str, source_name: str, day: dt.date) -> tuple[list[str], str]:
+        """The day's export keys, its partition of `table` dropped, and a new load id."""
+        keys = self._objects(source_name, day)
+        self.client.command(f"ALTER TABLE {table} DROP PARTITION '{day.isoformat()}'")
+        return keys, uuid.uuid4().hex[:16]
+
+    def _bodies(self, keys: list[str]):
+        for key in keys:
+            yield key, self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
     def arrow(self, source_name: str, day: dt.date) -> Run:
         import numpy as np
         import pyarrow as pa
@@ -308,11 +318,8 @@ class Bench:
         table = self.table("arrow", source_name)
         with PeakRss() as rss:
             t = time.perf_counter()
-            keys = self._objects(source_name, day)
-            self.client.command(f"ALTER TABLE {table} DROP PARTITION '{day.isoformat()}'")
-            load_id = uuid.uuid4().hex[:16]
-            for key in keys:
-                body = self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+            keys, load_id = self._empty_day(table, source_name, day)
+            for key, body in self._bodies(keys):
                 if source.file_format == "parquet":
                     data = pq.read_table(io.BytesIO(body))
                 else:
@@ -346,11 +353,8 @@ class Bench:
         dates = [c.name for c in source.columns if c.ch_type.startswith(("Date", "DateTime"))]
         with PeakRss() as rss:
             t = time.perf_counter()
-            keys = self._objects(source_name, day)
-            self.client.command(f"ALTER TABLE {table} DROP PARTITION '{day.isoformat()}'")
-            load_id = uuid.uuid4().hex[:16]
-            for key in keys:
-                body = self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+            keys, load_id = self._empty_day(table, source_name, day)
+            for key, body in self._bodies(keys):
                 if source.file_format == "parquet":
                     df = pq.read_table(io.BytesIO(body)).to_pandas()
                 else:
