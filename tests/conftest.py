@@ -99,13 +99,19 @@ def landing_dir(sample_landing_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, landing_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Settings of a fresh warehouse in this test's tmp dir over a given landing zone."""
     monkeypatch.delenv("WAREHOUSE_URL", raising=False)
-    return Settings(
-        warehouse_url=f"chdb://{tmp_path / 'warehouse'}",
-        landing_url=str(landing_dir),
-        dagster_home=str(tmp_path / "dagster_home"),
-    )
+
+    def make(landing: Path) -> Settings:
+        return Settings(warehouse_url=f"chdb://{tmp_path / 'warehouse'}",
+                        landing_url=str(landing), dagster_home=str(tmp_path / "dagster_home"))
+    return make
+
+
+@pytest.fixture
+def settings(settings_for, landing_dir: Path) -> Settings:
+    return settings_for(landing_dir)
 
 
 @pytest.fixture(scope="module")

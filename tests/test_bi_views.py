@@ -46,13 +46,8 @@ def day(n: int) -> dt.date:
 
 
 @pytest.fixture
-def bi_settings(tmp_path: Path, built_landing: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
-    return Settings(
-        warehouse_url=f"chdb://{tmp_path / 'warehouse'}",
-        landing_url=str(built_landing),
-        dagster_home=str(tmp_path / "dagster_home"),
-    )
+def bi_settings(settings_for, built_landing: Path) -> Settings:
+    return settings_for(built_landing)
 
 
 # --------------------------------------------------------------------------- reading

@@ -141,8 +141,8 @@ def pause(*args, **kwargs):
     time.sleep(120)
 if point == "after_first_file":
     original = load._PartitionLoad._insert_rows
-    def read_then_pause(self, f, *, rejects):
-        original(self, f, rejects=rejects)
+    def read_then_pause(self, f, layout, *, rejects):
+        original(self, f, layout, rejects=rejects)
         pause()
     load._PartitionLoad._insert_rows = read_then_pause
 else:  # the day is swapped in, the ledger not yet written
