@@ -67,7 +67,7 @@ def read_structure(source: Source, fmt: str, fields: tuple[str | None, ...]) -> 
     None = a discarded column): Parquet by name and type, CSV by position."""
     if fmt == "Parquet":
         return ", ".join(
-            f"`{n}` {_nullable(source.column(n).ch_type)}" for n in fields if n is not None
+            f"`{n}` {nullable_type(source.column(n).ch_type)}" for n in fields if n is not None
         )
     # All CSV fields are read as text and parsed in SQL so a bad value rejects one row, not
     # the file; one extra field catches rows with more values than the header.
@@ -75,9 +75,10 @@ def read_structure(source: Source, fmt: str, fields: tuple[str | None, ...]) -> 
     return ", ".join(f"`{n}` Nullable(String)" for n in [*names, "_extra_field"])
 
 
-def _nullable(ch_type: str) -> str:
+def nullable_type(ch_type: str) -> str:
+    """The type as Nullable (composite types cannot be: they stay as they are)."""
     t = base_type(ch_type)
-    return t if t.startswith(("Array(", "Map(", "Tuple(")) else f"Nullable({t})"
+    return t if t.startswith(("Array(", "Map(", "Tuple(", "Nested(")) else f"Nullable({t})"
 
 
 def _reason(source: Source, fmt: str, day: dt.date) -> str:
@@ -154,7 +155,7 @@ def validated_select_sql(
     """
     inner = [
         f"`{c.name}` AS src_{c.name}" if c.name in fields
-        else f"CAST(NULL AS {'Nullable(String)' if fmt == 'CSV' else _nullable(c.ch_type)}) "
+        else f"CAST(NULL AS {'Nullable(String)' if fmt == 'CSV' else nullable_type(c.ch_type)}) "
              f"AS src_{c.name}"
         for c in source.columns
     ]

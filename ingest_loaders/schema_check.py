@@ -23,7 +23,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from ingest_loaders.errors import TerminalLoadError, classify
 from ingest_loaders.landing import Landing, LandingFile
-from ingest_loaders.read_sql import S3_SETTINGS, base_type
+from ingest_loaders.read_sql import S3_SETTINGS, base_type, nullable_type
 from ingest_loaders.sources import Column, Source
 from ingest_loaders.tables import add_columns, export_columns
 
@@ -40,7 +40,6 @@ _WIDENS_TO = {
     "Date32": ("Date",),
 }
 _DATETIME64 = re.compile(r"^DateTime64\((\d+)")
-_COMPOSITE = ("Array(", "Map(", "Tuple(", "Nested(", "LowCardinality(")
 
 
 @dataclass(frozen=True)
@@ -81,12 +80,6 @@ def widening(raw_type: str, file_type: str) -> str:
     if any(got.startswith(t) for t in _WIDENS_TO.get(want, ())):
         return "widened"
     return "incompatible"
-
-
-def new_column_type(file_type: str) -> str:
-    """The raw type of a column `evolve` adds: nullable, so earlier days read NULL."""
-    t = base_type(file_type)
-    return t if t.startswith(_COMPOSITE) else f"Nullable({t})"
 
 
 def file_layout(
@@ -137,8 +130,9 @@ def file_layout(
             changes.append(SchemaChange(name, base_type(file_type), "discarded", f.key))
         else:
             fields.append(name)
-            new_columns.append((name, new_column_type(file_type)))
-            changes.append(SchemaChange(name, new_column_type(file_type), "added", f.key))
+            # Nullable, so the days loaded before it read NULL.
+            new_columns.append((name, nullable_type(file_type)))
+            changes.append(SchemaChange(name, nullable_type(file_type), "added", f.key))
     return FileLayout(tuple(fields), tuple(changes), tuple(new_columns))
 
 

@@ -24,19 +24,14 @@ N = 12
 _days = (dt.date(2026, 7, 1) + dt.timedelta(days=i) for i in itertools.count())
 
 
-def _with(column: str, values: pa.Array, n: int = N) -> dict[str, bytes]:
-    table = sx.product_events(dt.date(2026, 1, 1), n)
+def _with(day: dt.date, column: str, values: pa.Array) -> dict[str, bytes]:
+    """The day's events with one more column."""
+    table = sx.product_events(day, len(values))
     return {"part-0.parquet": sx.parquet_bytes(table.append_column(column, values))}
 
 
-def _write(root, day: dt.date, files: dict[str, bytes]) -> None:
-    # The day's own timestamps: the rows must fall on the partition's day.
-    fixed = {}
-    for name, data in files.items():
-        table = sx.pq.read_table(sx.pa.BufferReader(data))
-        ts = pa.array([sx._ts(day, i) for i in range(len(table))], pa.timestamp("ms", tz="UTC"))
-        fixed[name] = sx.parquet_bytes(table.set_column(table.column_names.index("ts"), "ts", ts))
-    sx.write_partition(root, P, day, fixed)
+def _write(root, day: dt.date, column: str, values: pa.Array) -> None:
+    sx.write_partition(root, P, day, _with(day, column, values))
 
 
 def _changes(client, column: str) -> list[tuple]:
@@ -70,8 +65,8 @@ def test_evolve_adds_the_column_once_and_older_days_read_null(loading_area) -> N
     sx.write_partition(root, P, old_day, sx.valid_files(P, old_day, N))
     load_partition(client, landing, P, old_day)
 
-    _write(root, new_day, _with("plan_tier", pa.array(range(N), pa.int64())))
-    _write(root, later_day, _with("plan_tier", pa.array([7] * N, pa.int16())))
+    _write(root, new_day, "plan_tier", pa.array(range(N), pa.int64()))
+    _write(root, later_day, "plan_tier", pa.array([7] * N, pa.int16()))
     load_partition(client, landing, P, new_day)
     load_partition(client, landing, P, later_day)
     load_partition(client, landing, P, later_day, force=True)  # a re-run: nothing new
@@ -90,9 +85,9 @@ def test_a_column_that_changes_type_between_days_fails_naming_it(loading_area) -
     client, root = loading_area
     landing = landing_from_url(str(root))
     first, second = next(_days), next(_days)
-    _write(root, first, _with("coupon_code", pa.array([1] * N, pa.int32())))
+    _write(root, first, "coupon_code", pa.array([1] * N, pa.int32()))
     load_partition(client, landing, P, first)
-    _write(root, second, _with("coupon_code", pa.array(["SPRING"] * N)))
+    _write(root, second, "coupon_code", pa.array(["SPRING"] * N))
     with pytest.raises(TerminalLoadError, match=(
             r"product_events/dt=.*: column coupon_code is String in the file, "
             r"expected Int32 \(only lossless widenings load\)")):
@@ -107,7 +102,7 @@ def test_freeze_fails_the_day_naming_the_column(loading_area, policy) -> None:
     client, root = loading_area
     policy("freeze")
     day = next(_days)
-    _write(root, day, _with("referrer", pa.array(["ads"] * N)))
+    _write(root, day, "referrer", pa.array(["ads"] * N))
     with pytest.raises(TerminalLoadError, match="column referrer .* schema_policy is freeze"):
         load_partition(client, landing_from_url(str(root)), P, day)
     assert _raw_type(client, "referrer") is None
@@ -118,7 +113,7 @@ def test_discard_loads_the_day_without_the_column(loading_area, policy) -> None:
     client, root = loading_area
     policy("discard")
     day = next(_days)
-    _write(root, day, _with("experiment", pa.array(["b"] * N)))
+    _write(root, day, "experiment", pa.array(["b"] * N))
     result = load_partition(client, landing_from_url(str(root)), P, day)
     assert result.rows_loaded == N
     assert _raw_type(client, "experiment") is None
@@ -130,9 +125,9 @@ def test_days_loaded_side_by_side_while_one_adds_a_column(loading_area) -> None:
     a, root = loading_area
     days = [dt.date(2026, 8, 1) + dt.timedelta(days=i) for i in range(6)]
     for i, day in enumerate(days):
-        files = (_with("region_hint", pa.array(["eu"] * 2000), 2000) if i == 3
+        files = (_with(day, "region_hint", pa.array(["eu"] * 2000)) if i == 3
                  else {"part-0.parquet": sx.parquet_bytes(sx.product_events(day, 2000))})
-        _write(root, day, files)
+        sx.write_partition(root, P, day, files)
     with open_warehouse(f"chdb://{root.parent / 'wh'}") as b:  # the area's engine, 2nd client
         results = load_days([a, b], landing_from_url(str(root)), P, days)
         assert [r.rows_loaded for r in results] == [2000] * 6

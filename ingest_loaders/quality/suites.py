@@ -10,7 +10,9 @@ Great Expectations is imported only when a suite is built (its import takes seco
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ingest_loaders.read_sql import base_type
@@ -28,19 +30,21 @@ class Expectation:
     arguments: dict[str, Any]
 
 
-_EXPECTATION = {
-    "in": "ExpectColumnValuesToBeInSet",
-    "in_seed": "ExpectColumnValuesToBeInSet",
-    "regex": "ExpectColumnValuesToMatchRegex",
-    "min_year": "ExpectColumnValuesToBeBetween",
-}
-
-
-def seed_values(reference: str) -> list[str]:
+@cache
+def seed_values(reference: str) -> tuple[str, ...]:
     """`plans.plan` → the `plan` column of seeds/plans.csv, the same list dbt loads."""
     seed, column = reference.split(".", 1)
     with (SEEDS / f"{seed}.csv").open(newline="") as f:
-        return [row[column] for row in csv.DictReader(f)]
+        return tuple(row[column] for row in csv.DictReader(f))
+
+
+# Each rule but min/max (which share one expectation): its expectation and arguments.
+_RULE_EXPECTATIONS: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
+    "in": ("ExpectColumnValuesToBeInSet", lambda v: {"value_set": list(v)}),
+    "in_seed": ("ExpectColumnValuesToBeInSet", lambda v: {"value_set": list(seed_values(v))}),
+    "regex": ("ExpectColumnValuesToMatchRegex", lambda v: {"regex": v}),
+    "min_year": ("ExpectColumnValuesToBeBetween", lambda v: {"min_value": v}),
+}
 
 
 def _sampled_name(column: Column, rule: Rule) -> str:
@@ -68,16 +72,10 @@ def expectations(source: Source) -> list[Expectation]:
                                        column.name,
                                        {f"{k}_value": v for k, v in sorted(same.items())}))
         for rule in column.rules:
-            if rule.kind in ("min", "max"):
-                continue
-            kind, arguments = _EXPECTATION[rule.kind], {
-                "in": lambda v: {"value_set": list(v)},
-                "in_seed": lambda v: {"value_set": seed_values(v)},
-                "regex": lambda v: {"regex": v},
-                "min_year": lambda v: {"min_value": v},
-            }[rule.kind](rule.value)
-            out.append(Expectation(rule.severity.upper(), kind, _sampled_name(column, rule),
-                                   arguments))
+            if rule.kind in _RULE_EXPECTATIONS:
+                kind, arguments = _RULE_EXPECTATIONS[rule.kind]
+                out.append(Expectation(rule.severity.upper(), kind, _sampled_name(column, rule),
+                                       arguments(rule.value)))
     return out
 
 
