@@ -30,7 +30,10 @@ def test_blocking_check_skips_dbt_for_the_day(
     i = table.column_names.index("status_code")
     pq.write_table(table.set_column(i, "status_code", pa.array(codes, pa.int32())), path)
 
-    failed_check = "blocking asset check failed.*raw/api_requests: valid_values"
+    failed_check = (
+        f"raw/api_requests: blocking check valid_values failed on {day}. "
+        f"The models were not built for {day}"
+    )
     with pytest.raises(RunFailed, match=failed_check):
         run_range(settings, day, day, instance=instance)  # raw and dbt
 
@@ -48,6 +51,7 @@ def test_blocking_check_skips_dbt_for_the_day(
     assert len(checks) == len(SOURCES) * (len(CHECKS) + 1)  # + partitions_complete
     result = checks[("api_requests", "valid_values")]
     assert "999" in result.metadata["days"].value  # the bad values, shown as metadata
+    assert result.metadata["failed_days"].value == day.isoformat()
     assert query(settings.warehouse_url,
                  "SELECT count() FROM system.tables WHERE database IN ('staging', 'analytics')"
                  ) == [(0,)]

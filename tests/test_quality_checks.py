@@ -119,6 +119,7 @@ def test_row_count_collapse_fails(wh) -> None:
                    sx.valid_files("api_requests", next_day, 40))  # 20% of the previous day
     assert _failed(report) == {"row_count_stable": "ERROR"}
     assert report.outcome("row_count_stable").metadata["lowest_ratio"] == 0.2
+    assert report.outcome("row_count_stable").failed_days == [next_day.isoformat()]
     # A day with no rows at all (every row rejected, or an empty export) collapses too,
     # while the value checks have nothing to judge.
     report = _load(wh, "api_requests", next_day, sx.valid_files("api_requests", day, 40))

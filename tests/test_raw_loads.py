@@ -33,6 +33,21 @@ def raw_of(*sources: str) -> dg.AssetSelection:
     return dg.AssetSelection.assets(*(["raw", s] for s in sources))
 
 
+def partition_row_counts(instance: dg.DagsterInstance, source: str) -> dict[dt.date, int]:
+    """Each materialized (source, day) partition → its latest `dagster/row_count`."""
+    records = instance.fetch_materializations(dg.AssetKey(["raw", source]), limit=1000).records
+    counts: dict[dt.date, int] = {}
+    for record in reversed(records):  # oldest first: the latest per partition wins
+        event = record.asset_materialization
+        assert event is not None and event.partition is not None
+        counts[dt.date.fromisoformat(event.partition)] = event.metadata["dagster/row_count"].value
+    return counts
+
+
+def file_row_counts(root: Path, source: str, days: list[dt.date]) -> dict[dt.date, int]:
+    return {day: expected_counts(root, source, [day])[0] for day in days}
+
+
 def assert_raw_matches_files(settings: Settings, root: Path, days: list[dt.date]) -> None:
     for source in SOURCES:
         assert raw_counts(settings.warehouse_url, source, days) == expected_counts(
@@ -59,6 +74,10 @@ def test_local_load_matches_the_files(settings: Settings, landing_dir: Path, ins
     assert summary.materializations == len(SOURCES) * SAMPLE_DAYS  # one per (source, day)
     assert summary.checks_failed == 0
     assert_raw_matches_files(settings, landing_dir, DAYS)
+    for source in SOURCES:  # each day's materialization carries that day's rows
+        assert partition_row_counts(instance, source) == file_row_counts(
+            landing_dir, source, DAYS
+        ), source
     # Generated data is valid: nothing rejected, and the ledger accounts for every row.
     assert query(settings.warehouse_url, "SELECT count() FROM raw.rejects") == [(0,)]
     ledger = query(
@@ -132,12 +151,22 @@ def test_day_without_success_marker_is_not_loaded(
     settings: Settings, landing_dir: Path, instance
 ) -> None:
     (landing_dir / "users" / f"dt={END.isoformat()}" / "_SUCCESS").unlink()
-    summary = load(settings, instance)
-    assert (summary.checks_warned, summary.checks_failed) == (1, 0)  # users: partitions_complete
+    stopped = (
+        rf"users: no _SUCCESS marker for {END}: not loaded, left unmaterialized .*"
+        rf"The models were not built for {SAMPLE_START}…{END}"
+    )
+    with pytest.raises(RunFailed, match=stopped):
+        load(settings, instance, "users", "tenants")
     assert raw_counts(settings.warehouse_url, "users", [END]) == (0, 0)
     assert raw_counts(settings.warehouse_url, "users", DAYS[:-1]) == expected_counts(
         landing_dir, "users", DAYS[:-1]
     )
+    # Dagster shows each day's truth: the loaded days, each with its own rows, and not the
+    # day without its marker; the other source's days are all there.
+    assert partition_row_counts(instance, "users") == file_row_counts(
+        landing_dir, "users", DAYS[:-1]
+    )
+    assert set(partition_row_counts(instance, "tenants")) == set(DAYS)
     # A run for only that day fails and says why.
     with pytest.raises(RunFailed, match=r"users: no _SUCCESS marker for " + END.isoformat()):
         run_range(settings, END, END, instance=instance, selection=raw_of("users"))

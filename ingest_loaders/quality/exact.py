@@ -45,12 +45,12 @@ def keys_and_ids(
     worst_share = max((r[4] for r in dup_days), default=0.0)
     return [
         CheckOutcome(
-            "keys_not_null", total_nulls == 0,
+            "keys_not_null", [r[0] for r in nulls_days if r[2]],
             {"rows_with_empty_key": total_nulls, "key_columns": ", ".join(key_columns(source))},
             nulls_days, ("day", "rows", "rows with an empty key"),
         ),
         CheckOutcome(
-            "ids_unique", worst_share <= limits.max_duplicate_share,
+            "ids_unique", [r[0] for r in dup_days if r[4] > limits.max_duplicate_share],
             {"duplicate_rows": sum(r[3] for r in dup_days),
              "max_duplicate_share": worst_share,
              "tolerated_share": limits.max_duplicate_share},
@@ -71,7 +71,6 @@ def row_count_stable(
         ).result_rows
     }
     table: list[list[Any]] = []
-    passed = True
     for day in days:
         earlier = [d for d, n in counts.items() if d < day and n > 0]
         previous = max(earlier) if earlier else None
@@ -82,12 +81,11 @@ def row_count_stable(
             prev_rows >= limits.min_previous_rows
             and rows < limits.min_rows_vs_previous * prev_rows
         )
-        passed &= not collapsed
         table.append([day.isoformat(), rows, previous.isoformat() if previous else "none",
                       prev_rows, "" if ratio is None else round(ratio, 3),
                       "collapsed" if collapsed else "ok"])
     return CheckOutcome(
-        "row_count_stable", passed,
+        "row_count_stable", [r[0] for r in table if r[5] == "collapsed"],
         {"min_ratio": limits.min_rows_vs_previous,
          "lowest_ratio": min((r[4] for r in table if r[4] != ""), default=1.0)},
         table, ("day", "rows", "previous day", "previous rows", "ratio", "verdict"),
@@ -125,7 +123,7 @@ def rows_accounted_for(client: Client, source: Source, days: list[dt.date]) -> C
     table: list[list[Any]] = [[str(d), int(a), int(b), int(c)] for d, a, b, c in rows]
     mismatched = [r[0] for r in table if r[1] != r[2] + r[3]]
     return CheckOutcome(
-        "rows_accounted_for", not mismatched,
+        "rows_accounted_for", mismatched,
         {"mismatched_days": ", ".join(mismatched) or "none"},
         table, ("day", "rows in files", "rows in raw", "rows rejected"),
     )
@@ -141,7 +139,7 @@ def schema_unchanged(client: Client, source: Source, days: list[dt.date]) -> Che
     ).result_rows
     table: list[list[Any]] = [[d.isoformat(), c, t, a, f] for d, c, t, a, f in rows]
     return CheckOutcome(
-        "schema_unchanged", not table,
+        "schema_unchanged", list(dict.fromkeys(r[0] for r in table)),
         {"columns": ", ".join(f"{r[1]} ({r[3]})" for r in table) or "none",
          "changes": len(table)},
         table, ("day", "column", "type", "action", "first file"),

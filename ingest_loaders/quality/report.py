@@ -59,10 +59,14 @@ class CheckOutcome:
     """One check over the days of a run: passed only if every day passed."""
 
     name: str
-    passed: bool
+    failed_days: list[str]  # 'YYYY-MM-DD', in day order
     metadata: dict[str, object] = field(default_factory=dict)  # int, float, str, or `days`
     days: list[list[object]] = field(default_factory=list)  # one row per day
     days_header: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed_days
 
     @property
     def severity(self) -> Severity:
@@ -82,3 +86,6 @@ class QualityReport:
 
     def outcome(self, name: str) -> CheckOutcome:
         return next(o for o in self.outcomes if o.name == name)
+
+    def blocking_failures(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if not o.passed and SPECS[o.name].blocking]

@@ -1,6 +1,7 @@
 """One daily-partitioned asset per export source, loading (source, day) into `raw.<source>`."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 from clickhouse_connect.driver.client import Client
@@ -11,8 +12,8 @@ from ingest_loaders.quality import validate_days
 from ingest_loaders.read_sql import base_type
 from ingest_loaders.sources import SOURCES, Source
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
-from orchestration.raw.checks import check_results, check_specs
-from orchestration.raw.metadata import day_summary, load_metadata, markdown_table
+from orchestration.raw.checks import check_results, check_specs, range_stop_reason
+from orchestration.raw.metadata import day_metadata, day_summary, markdown_table, run_metadata
 from orchestration.resources import LandingResource, WarehouseResource
 
 # Transient errors (network, S3 5xx, a busy server) are retried; terminal ones raise
@@ -66,6 +67,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         deps=[landing_key(source.name)],
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        output_required=False,  # a range with a day missing materializes its days one by one
         retry_policy=TRANSIENT_RETRY,
         pool=WAREHOUSE_POOL,
         metadata={
@@ -83,7 +85,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
     )
     def _load(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckResult]:
         days = [dt.date.fromisoformat(k) for k in context.partition_keys]
         zone = landing.landing()
         workers = max(1, min(LOAD_WORKERS, len(days)))
@@ -102,9 +104,11 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                     allow_retries=False,
                 ) from e
             client = clients[0]
-            loaded_days = [r.day for r in results if r.status != "incomplete"]
+            loaded = [r for r in results if r.status != "incomplete"]
+            loaded_days = [r.day for r in loaded]
             # Unchanged days are validated too: the checks judge what raw holds now.
             report = validate_days(client, source.name, loaded_days) if loaded_days else None
+            rows_in_raw = _rows_in_raw(client, source, loaded_days)
             preview = _preview(client, source, loaded_days)
         incomplete = [r.day.isoformat() for r in results if r.status == "incomplete"]
         if report is None:
@@ -120,22 +124,53 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             f"{source.name}: validated in {report.seconds:.2f}s (SQL {report.sql_seconds:.2f}s, "
             f"Great Expectations {report.ge_seconds:.2f}s on {report.sample_rows:,} rows)"
         )
-        return dg.MaterializeResult(
-            metadata={**load_metadata(results), "preview": dg.MetadataValue.md(preview),
-                      "validation_seconds": dg.MetadataValue.float(round(report.seconds, 3)),
-                      "warehouse": warehouse.describe(), "landing": zone.describe()},
-            check_results=[
-                *check_results(report),
-                dg.AssetCheckResult(
-                    check_name="partitions_complete",
-                    passed=not incomplete,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"incomplete_days": ", ".join(incomplete) or "none"},
-                ),
-            ],
-        )
+        shared: dict[str, dg.MetadataValue | str] = {
+            **run_metadata(results), "preview": dg.MetadataValue.md(preview),
+            "validation_seconds": dg.MetadataValue.float(round(report.seconds, 3)),
+            "warehouse": warehouse.describe(), "landing": zone.describe(),
+        }
+        checks = [
+            *check_results(report),
+            dg.AssetCheckResult(
+                check_name="partitions_complete",
+                passed=not incomplete,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"incomplete_days": ", ".join(incomplete) or "none"},
+            ),
+        ]
+        # Each (source, day) is its own materialization with its own figures. Dagster marks
+        # every partition of a range run when the asset's output is returned, so a range
+        # with a day missing reports the loaded days one by one instead and returns no
+        # output: the days left out stay unmaterialized and the dbt step does not run.
+        if incomplete:
+            for r in loaded:
+                yield dg.AssetMaterialization(
+                    asset_key=key, partition=r.day.isoformat(),
+                    metadata={**shared, **day_metadata(r, rows_in_raw.get(r.day, 0))},
+                )
+            yield from checks
+        else:
+            for r in loaded:
+                context.add_asset_metadata(
+                    day_metadata(r, rows_in_raw.get(r.day, 0)), partition_key=r.day.isoformat()
+                )
+            yield dg.MaterializeResult(metadata=shared, check_results=checks)
+        stop = range_stop_reason(source.name, report, incomplete, [d.isoformat() for d in days])
+        if stop:
+            raise dg.Failure(description=stop, allow_retries=False)
 
     return _load
+
+
+def _rows_in_raw(client: Client, source: Source, days: list[dt.date]) -> dict[dt.date, int]:
+    if not days:
+        return {}
+    result = client.query(
+        f"SELECT _partition_date, count() FROM {source.table} "
+        "WHERE _partition_date IN {days:Array(Date)} GROUP BY _partition_date",
+        parameters={"days": days},
+    )
+    return {day: int(n) for day, n in result.result_rows}
 
 
 def _preview(client: Client, source: Source, days: list[dt.date]) -> str:

@@ -35,30 +35,34 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     return "\n".join(lines)
 
 
-def load_metadata(results: list[LoadResult]) -> dict[str, dg.MetadataValue]:
-    loaded = [r for r in results if r.status == "loaded"]
-    reasons: Counter[str] = Counter()
-    for r in loaded:
-        reasons.update(r.reject_reasons)
-    files = [f for r in loaded for f in r.files]
+def day_metadata(r: LoadResult, rows_in_raw: int) -> dict[str, dg.MetadataValue]:
+    """One (source, day) partition's own figures. An unchanged day was not reloaded: its
+    rows are the ones raw already holds."""
+    return {
+        "dagster/row_count": dg.MetadataValue.int(rows_in_raw),
+        "status": dg.MetadataValue.text(r.status),
+        "rows_read": dg.MetadataValue.int(r.rows_read),
+        "rows_loaded": dg.MetadataValue.int(r.rows_loaded),
+        "rows_rejected": dg.MetadataValue.int(r.rows_rejected),
+        "files_loaded": dg.MetadataValue.int(sum(f.status == "loaded" for f in r.files)),
+        "bytes_read": dg.MetadataValue.int(r.bytes_read),
+        "seconds": dg.MetadataValue.float(round(r.seconds, 3)),
+        "reject_reasons": dg.MetadataValue.md(
+            markdown_table(["reason", "rows"], Counter(r.reject_reasons).most_common(10))
+            if r.reject_reasons else "none"
+        ),
+    }
+
+
+def run_metadata(results: list[LoadResult]) -> dict[str, dg.MetadataValue]:
+    """What every partition of the run shows besides its own figures: the run's days."""
     per_day = [
         [r.day.isoformat(), r.status, r.rows_read, r.rows_loaded, r.rows_rejected, len(r.files),
          f"{r.seconds:.2f}"]
         for r in results
     ]
     return {
-        "dagster/row_count": dg.MetadataValue.int(sum(r.rows_loaded for r in loaded)),
-        "rows_read": dg.MetadataValue.int(sum(r.rows_read for r in loaded)),
-        "rows_loaded": dg.MetadataValue.int(sum(r.rows_loaded for r in loaded)),
-        "rows_rejected": dg.MetadataValue.int(sum(r.rows_rejected for r in loaded)),
-        "files_loaded": dg.MetadataValue.int(sum(f.status == "loaded" for f in files)),
-        "bytes_read": dg.MetadataValue.int(sum(r.bytes_read for r in loaded)),
-        "seconds": dg.MetadataValue.float(round(sum(r.seconds for r in results), 3)),
-        "days_unchanged": dg.MetadataValue.int(sum(r.status == "unchanged" for r in results)),
-        "days": dg.MetadataValue.md(markdown_table(
+        "run_days": dg.MetadataValue.md(markdown_table(
             ["day", "status", "read", "loaded", "rejected", "files", "seconds"], per_day
         )),
-        "reject_reasons": dg.MetadataValue.md(
-            markdown_table(["reason", "rows"], reasons.most_common(10)) if reasons else "none"
-        ),
     }
