@@ -11,6 +11,7 @@ from orchestration.jobs import daily_schedule, daily_warehouse_job
 from orchestration.raw.assets import landing_specs, raw_assets
 from orchestration.raw.sensors import new_exports_sensor
 from orchestration.resources import build_resources
+from orchestration.transform.alerts import kpi_alerts_check
 from orchestration.transform.assets import build_dbt_assets, build_dbt_resource
 from saas_warehouse.settings import Settings
 
@@ -20,6 +21,7 @@ def build_definitions(
 ) -> dg.Definitions:
     return dg.Definitions(
         assets=[*landing_specs, *raw_assets, build_dbt_assets()],
+        asset_checks=[kpi_alerts_check],
         jobs=[daily_warehouse_job],
         schedules=[daily_schedule],
         sensors=[new_exports_sensor],

@@ -33,6 +33,7 @@ class StepProgress:
     total: int
     done: int = 0
     started: float = field(default_factory=time.perf_counter)
+    nodes_seen: set[str] = field(default_factory=set)  # a range materializes a node per day
 
     def line(self) -> str:
         filled = BAR_WIDTH * min(self.done, self.total) // max(self.total, 1)
@@ -64,8 +65,10 @@ class RunProgress(logging.Handler):
         progress = self.current.get(step)
         if progress is None:
             return
-        if kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION") and progress.unit == NODES:
-            progress.done += 1
+        if event is not None and kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION") \
+                and progress.unit == NODES:
+            progress.nodes_seen.add(_node(event))
+            progress.done = len(progress.nodes_seen)
         elif progress.unit == DAYS and event is None and DAY_SUMMARY.match(
             str(meta.get("orig_message", ""))
         ):
@@ -84,6 +87,14 @@ class RunProgress(logging.Handler):
     def _print(self, text: str) -> None:
         self.stream.write(("\r" if self.live else "") + text + "\n")
         self.stream.flush()
+
+
+def _node(event: dg.DagsterEvent) -> str:
+    """The dbt node an event is about: its asset, or its asset check."""
+    data = event.event_specific_data
+    if event.event_type_value == "ASSET_CHECK_EVALUATION":
+        return f"{data.asset_key.to_user_string()}:{data.check_name}"  # type: ignore[union-attr]
+    return event.asset_key.to_user_string()  # type: ignore[union-attr]
 
 
 def progress_logger(handler: RunProgress) -> dg.LoggerDefinition:

@@ -79,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--tenant", help="render as this tenant's BI login")
     report.add_argument("--out", default="report.html", help="output file (default: report.html)")
     report.add_argument("--plan", choices=PLANS,
-                        help="with --tenant: benchmark against this plan only (the bi views "
-                        "do not name a tenant's plan)")
+                        help="with --tenant: benchmark against this plan instead of the "
+                        "tenant's own plan of each day")
 
     access = sub.add_parser("access", help="tenant logins, roles and row policies")
     access_sub = access.add_subparsers(dest="access_command", required=True)

@@ -79,7 +79,7 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 # Streams of randomness, one RNG per (seed, day, stream): days stay reproducible on their own.
-STREAM_WORLD, STREAM_SIGNUPS, STREAM_EVENTS, STREAM_API, STREAM_TENANTS = range(5)
+STREAM_WORLD, STREAM_SIGNUPS, STREAM_EVENTS, STREAM_API, STREAM_TENANTS, STREAM_OUTAGES = range(6)
 
 # Id spaces, kept apart in the high bits so ids never collide across kinds.
 ID_EVENT, ID_SESSION, ID_REQUEST, ID_LINE_ITEM, ID_USER = range(1, 6)

@@ -14,6 +14,7 @@ from .common import (
     MS_PER_DAY,
     SCHEMAS,
     STREAM_EVENTS,
+    STREAM_OUTAGES,
     day_start_ms,
     make_ids,
     rhythm_ms,
@@ -44,7 +45,19 @@ LOCALES = [
 ALL_LOCALES = [loc for group in LOCALES for loc in group]
 FEATURES = ["dashboard", "search", "export", "import", "share", "comment", "report",
             "integrations", "api_keys", "settings"]  # fmt: skip
-FEATURE_CDF = np.cumsum(w := np.array([24, 20, 10, 6, 9, 11, 9, 5, 2, 4], float)) / w.sum()
+FEATURE_WEIGHTS = np.array([24, 20, 10, 6, 9, 11, 9, 5, 2, 4], float)
+# Each feature's use waxes and wanes over eight weeks, out of phase with the others, so any
+# month shows features whose adoption grows and others whose adoption fades.
+FEATURE_CYCLE_DAYS = 56
+# A few tenant-days are outages: most of the tenant's users stay away (DAU collapses).
+OUTAGE_P, OUTAGE_ACTIVITY = 1 / 60, 0.15
+
+
+def feature_cdf(day: dt.date) -> np.ndarray:
+    phase = 2 * np.pi * np.arange(len(FEATURES)) / len(FEATURES)
+    cycle = 1 + 0.8 * np.sin(2 * np.pi * day.toordinal() / FEATURE_CYCLE_DAYS + phase)
+    weights = FEATURE_WEIGHTS * cycle
+    return np.cumsum(weights) / weights.sum()
 
 
 def _props(**kw: object) -> str:
@@ -77,7 +90,7 @@ def _version_name(v: int) -> str:
 
 def _sessions(
     rng: np.random.Generator, tenants: Tenants, users: Users, who: np.ndarray, lo: np.ndarray,
-    day0: int,
+    day0: int, features: np.ndarray,
 ) -> tuple[np.ndarray, ...]:  # fmt: skip
     """Sessions of active users: login, several feature_used, maybe upgrade, usually logout.
 
@@ -111,7 +124,7 @@ def _sessions(
     ts = start[e_sess] + cum - np.repeat(cum[np.cumsum(length) - length], length)
     choice = np.zeros(len(e_sess), dtype=np.int64)
     feat = event == FEATURE
-    choice[feat] = sample_cdf(rng.random(feat.sum()), FEATURE_CDF)
+    choice[feat] = sample_cdf(rng.random(feat.sum()), features)
     other = ~feat & (event != LOGOUT)
     choice[other] = (rng.random(other.sum()) * _NCHOICE[event[other]]).astype(np.int64)
     # Some who click upgrade go on to subscribe within the hour or so.
@@ -136,11 +149,14 @@ def build_events(
     rng = rng_for(seed, day, STREAM_EVENTS)
     day0, day1 = day_start_ms(day), day_start_ms(day) + MS_PER_DAY
     p = active_probability(users, tenants, day)
+    outage = rng_for(seed, day, STREAM_OUTAGES).random(len(tenants)) < OUTAGE_P
+    p = np.where(outage[users.tenant], p * OUTAGE_ACTIVITY, p)
     fresh = np.arange(len(users)) >= new_from
     active = fresh | (rng.random(len(users)) < p)
     who = np.flatnonzero(active)
     lo = np.where(fresh[who], users.signup_ms[who], day0)
-    u, sess, ts, ev, choice, first = _sessions(rng, tenants, users, who, lo, day0)
+    u, sess, ts, ev, choice, first = _sessions(rng, tenants, users, who, lo, day0,
+                                               feature_cdf(day))
     n_sessions = int(sess.max()) + 1 if len(sess) else 0
 
     parts_u, parts_s, parts_ts, parts_e, parts_c = [u], [sess], [ts], [ev], [choice]

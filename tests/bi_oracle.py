@@ -38,6 +38,7 @@ Choices made where CONTRACT §5 is silent (each is repeated where it is implemen
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -57,17 +58,26 @@ BENCHMARK_MIN_TENANTS = 5
 # read it as no value; raised in the issue notes for a CONTRACT decision.
 ERROR_RATE_NEEDS_REQUESTS = False
 
-KPI_COLUMNS = ["tenant_id", "date", "dau", "wau", "mau", "events", "new_users",
+KPI_COLUMNS = ["tenant_id", "date", "plan", "dau", "wau", "mau", "events", "new_users",
                "api_requests", "api_errors", "api_error_rate", "api_latency_p95_ms",
                "billed_usd"]
 API_COLUMNS = ["tenant_id", "date", "service", "requests", "errors_5xx", "errors_4xx",
                "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "request_bytes",
                "response_bytes"]
 FUNNEL_COLUMNS = ["tenant_id", "funnel_id", "cohort_date", "step_index", "step_event",
-                  "users", "conversion_rate"]
+                  "users", "conversion_rate", "median_seconds_to_step"]
 RETENTION_COLUMNS = ["tenant_id", "cohort_date", "day_n", "cohort_size", "retained_users",
                      "retention_rate"]
 BENCHMARK_COLUMNS = ["date", "plan", "metric", "tenants", "p25", "p50", "p75"]
+LIFECYCLE_COLUMNS = ["tenant_id", "date", "new_users", "returning_users", "resurrecting_users",
+                     "dormant_users", "stickiness"]
+FEATURE_COLUMNS = ["tenant_id", "date", "feature", "users", "new_adopters", "adopters_30d",
+                   "mau", "adoption_rate_30d"]
+RETENTION_WEEKS = (0, 1, 2, 3, 4, 8, 12)
+WEEKLY_COLUMNS = ["tenant_id", "cohort_week", "week_n", "cohort_size", "retained_users",
+                  "retention_rate"]
+ALERT_COLUMNS = ["tenant_id", "date", "rule_id", "metric", "value", "baseline", "change"]
+ALERT_RULES = REPO_ROOT / "seeds" / "alert_rules.csv"
 
 # (id column, columns that must be present, day column checked against the partition day)
 _SOURCES = {
@@ -146,7 +156,8 @@ def read_source(root: Path | str, source: str, days: Iterable[dt.date]) -> pd.Da
 
 def _empty_source(source: str) -> pd.DataFrame:
     columns = {
-        "product_events": ["event_id", "tenant_id", "user_id", "event", "ts", "date"],
+        "product_events": ["event_id", "tenant_id", "user_id", "event", "properties", "ts",
+                           "date"],
         "api_requests": ["request_id", "tenant_id", "service", "status_code", "latency_ms",
                          "request_bytes", "response_bytes", "ts", "date"],
         "billing_line_items": ["line_item_id", "tenant_id", "usage_date", "amount_usd"],
@@ -220,6 +231,25 @@ def _window_distinct(active: pd.DataFrame, width: int) -> pd.DataFrame:
     return expanded.groupby(["tenant_id", "date"], as_index=False).size()
 
 
+def _plan_as_of(frame: pd.DataFrame, root: Path | str, days: list[dt.date]) -> pd.Series:
+    """Per row of `frame` (tenant_id, date): the plan of the latest loaded tenants snapshot on
+    or before date that holds the tenant; '' when there is none."""
+    if frame.empty:
+        return pd.Series([], dtype=object)
+    snapshots = read_source(root, "tenants", days)
+    snapshots = (snapshots.drop_duplicates(["_partition_date", "tenant_id"])
+                 [["tenant_id", "plan", "_partition_date"]])
+    left = frame[["tenant_id", "date"]].assign(
+        _row=np.arange(len(frame)), _d=pd.to_datetime(frame["date"]),
+        tenant_id=frame["tenant_id"].astype("str"))
+    right = snapshots.assign(_d=pd.to_datetime(snapshots["_partition_date"]),
+                             tenant_id=snapshots["tenant_id"].astype("str"))
+    merged = pd.merge_asof(left.sort_values("_d"), right.sort_values("_d")[
+        ["tenant_id", "plan", "_d"]], on="_d", by="tenant_id", direction="backward")
+    plans = merged.sort_values("_row")["plan"].fillna("")
+    return pd.Series(plans.to_numpy(), index=frame.index, dtype=object)
+
+
 # --------------------------------------------------------------------------- views
 
 def kpi_tenant_daily(root: Path | str, days: Iterable[dt.date]) -> pd.DataFrame:
@@ -264,6 +294,7 @@ def kpi_tenant_daily(root: Path | str, days: Iterable[dt.date]) -> pd.DataFrame:
         out["api_requests"] > 0,
         out["api_errors"] / out["api_requests"].where(out["api_requests"] > 0, 1),
         0.0)
+    out["plan"] = _plan_as_of(out, root, days)
     return _finish(out, KPI_COLUMNS, keys)
 
 
@@ -302,7 +333,9 @@ def _epoch_ms(ts: pd.Series) -> pd.Series:
 
 
 def funnel_levels(events: pd.DataFrame, steps: list[str], window: pd.Timedelta) -> pd.DataFrame:
-    """Per (tenant_id, user_id, cohort_date): the funnel level reached (1..len(steps)).
+    """Per (tenant_id, user_id, cohort_date): the funnel level reached (1..len(steps)) and,
+    for each step k, `seconds_k`: the shortest time from a step-1 event to step k over the
+    chains that reached it (NaN when none did).
 
     Each step-1 event starts a chain at t0 (cohort_date = its UTC day). The chain advances
     greedily: step j is the earliest event of step j with ts >= the previous step's ts
@@ -316,6 +349,9 @@ def funnel_levels(events: pd.DataFrame, steps: list[str], window: pd.Timedelta) 
               .rename(columns={"t": "t0", "date": "cohort_date"}).reset_index(drop=True))
     chains["t_prev"] = chains["t0"]
     chains["level"] = 1
+    chains["seconds_1"] = 0.0
+    for j in range(2, len(steps) + 1):
+        chains[f"seconds_{j}"] = np.nan
     alive = chains.index.to_numpy()
     for j, step in enumerate(steps[1:], start=2):
         cand = (events.loc[events["event"] == step, user + ["t"]]
@@ -329,9 +365,13 @@ def funnel_levels(events: pd.DataFrame, steps: list[str], window: pd.Timedelta) 
                                 allow_exact_matches=True)
         ok = matched["t_next"].notna() & (matched["t_next"] <= matched["t0"] + window_ms)
         alive = matched.loc[ok, "chain"].to_numpy()
-        chains.loc[alive, "t_prev"] = matched.loc[ok, "t_next"].astype("int64").to_numpy()
+        reached = matched.loc[ok, "t_next"].astype("int64").to_numpy()
+        chains.loc[alive, "t_prev"] = reached
         chains.loc[alive, "level"] = j
-    return chains.groupby(user + ["cohort_date"], as_index=False)["level"].max()
+        chains.loc[alive, f"seconds_{j}"] = (reached - chains.loc[alive, "t0"].to_numpy()) / 1000
+    seconds = {f"seconds_{j}": "min" for j in range(1, len(steps) + 1)}  # min skips NaN
+    return (chains.groupby(user + ["cohort_date"], as_index=False)
+            .agg(level=("level", "max"), **{c: (c, how) for c, how in seconds.items()}))
 
 
 def funnel_daily(root: Path | str, days: Iterable[dt.date],
@@ -350,9 +390,15 @@ def funnel_daily(root: Path | str, days: Iterable[dt.date],
         if levels.empty:
             continue
         for step_index, step_event in zip(definition["step_index"], steps, strict=True):
-            counts = (levels.assign(reached=levels["level"] >= step_index)
-                      .groupby(["tenant_id", "cohort_date"], as_index=False)["reached"].sum()
-                      .rename(columns={"reached": "users"}))
+            reached = levels.assign(reached=levels["level"] >= step_index)
+            counts = (reached.groupby(["tenant_id", "cohort_date"], as_index=False)["reached"]
+                      .sum().rename(columns={"reached": "users"}))
+            # The median (linear interpolation) of the times of the users who reached it.
+            medians = (reached[reached["reached"]]
+                       .groupby(["tenant_id", "cohort_date"], as_index=False)
+                       [f"seconds_{step_index}"].median()
+                       .rename(columns={f"seconds_{step_index}": "median_seconds_to_step"}))
+            counts = counts.merge(medians, on=["tenant_id", "cohort_date"], how="left")
             counts["funnel_id"] = funnel_id
             counts["step_index"] = int(step_index)
             counts["step_event"] = step_event
@@ -366,6 +412,7 @@ def funnel_daily(root: Path | str, days: Iterable[dt.date],
              .rename(columns={"users": "users_1"}))
     out = out.merge(first, on=["tenant_id", "funnel_id", "cohort_date"])
     out["conversion_rate"] = out["users"] / out["users_1"]
+    out["median_seconds_to_step"] = out["median_seconds_to_step"].astype(float)
     return _finish(out, FUNNEL_COLUMNS, ["tenant_id", "funnel_id", "cohort_date", "step_index"])
 
 
@@ -405,18 +452,7 @@ def benchmarks_daily(root: Path | str, days: Iterable[dt.date]) -> pd.DataFrame:
     groups with fewer than 5 tenants are not shown."""
     days = list(days)
     kpi = kpi_tenant_daily(root, days)
-    snapshots = read_source(root, "tenants", days)
-    snapshots = (snapshots.drop_duplicates(["_partition_date", "tenant_id"])
-                 [["tenant_id", "plan", "_partition_date"]])
-
-    # Plan as of the latest loaded snapshot on or before the date.
-    kpi["_d"] = pd.to_datetime(kpi["date"])
-    snapshots = snapshots.assign(_d=pd.to_datetime(snapshots["_partition_date"]))
-    kpi["tenant_id"] = kpi["tenant_id"].astype("str")
-    snapshots["tenant_id"] = snapshots["tenant_id"].astype("str")
-    with_plan = pd.merge_asof(kpi.sort_values("_d"), snapshots.sort_values("_d")[
-        ["tenant_id", "plan", "_d"]], on="_d", by="tenant_id", direction="backward")
-    with_plan = with_plan[with_plan["plan"].notna()]
+    with_plan = kpi[kpi["plan"] != ""]  # no snapshot yet: no plan, left out
 
     values = {
         "dau": with_plan[["date", "plan", "dau"]].rename(columns={"dau": "value"}),
@@ -443,10 +479,159 @@ def benchmarks_daily(root: Path | str, days: Iterable[dt.date]) -> pd.DataFrame:
     return _finish(out, BENCHMARK_COLUMNS, ["date", "plan", "metric"])
 
 
+
+def user_lifecycle_daily(root: Path | str, days: Iterable[dt.date]) -> pd.DataFrame:
+    """bi.user_lifecycle_daily: one row per kpi_tenant_daily row; each active user-day is new
+    (first-ever day), returning (active the day before) or resurrecting (not active the day
+    before, first seen earlier); dormant = active the day before, not on the day."""
+    days = list(days)
+    kpi = kpi_tenant_daily(root, days)
+    events = read_source(root, "product_events", days)
+    keys = ["tenant_id", "date"]
+    user_day = ["tenant_id", "user_id", "date"]
+    active = _active_user_days(events).merge(_first_days(events), on=["tenant_id", "user_id"])
+    day_before = active[user_day].assign(date=active["date"] + dt.timedelta(days=1))
+    marked = active.merge(day_before.assign(yesterday=True), on=user_day, how="left")
+    marked["yesterday"] = marked["yesterday"].fillna(False).astype(bool)
+    marked["kind"] = np.where(marked["first_date"] == marked["date"], "new",
+                              np.where(marked["yesterday"], "returning", "resurrecting"))
+    counts = (marked.groupby(keys + ["kind"]).size().unstack("kind", fill_value=0)
+              .reindex(columns=["new", "returning", "resurrecting"], fill_value=0)
+              .add_suffix("_users").reset_index())
+    lapsed = day_before.merge(active[user_day], on=user_day, how="left", indicator=True)
+    dormant = (lapsed[lapsed["_merge"] == "left_only"].groupby(keys, as_index=False).size()
+               .rename(columns={"size": "dormant_users"}))
+    out = kpi[keys + ["dau", "mau"]].merge(counts, on=keys, how="left").merge(
+        dormant, on=keys, how="left")
+    for column in ("new_users", "returning_users", "resurrecting_users", "dormant_users"):
+        out[column] = out[column].fillna(0).astype("int64")
+    out["stickiness"] = np.where(out["mau"] > 0, out["dau"] / out["mau"].where(out["mau"] > 0, 1),
+                                 0.0)
+    return _finish(out, LIFECYCLE_COLUMNS, keys)
+
+
+def _feature_name(properties: object) -> str | None:
+    """properties.feature when it is a JSON string; None for anything else."""
+    if not isinstance(properties, str):
+        return None
+    try:
+        value = json.loads(properties)
+    except ValueError:
+        return None
+    feature = value.get("feature") if isinstance(value, dict) else None
+    return feature if isinstance(feature, str) else None
+
+
+def feature_adoption_daily(root: Path | str, days: Iterable[dt.date]) -> pd.DataFrame:
+    """bi.feature_adoption_daily: per (tenant_id, date, feature) used by someone that day."""
+    days = list(days)
+    events = read_source(root, "product_events", days)
+    uses = events[events["event"] == "feature_used"].copy()
+    uses["feature"] = uses["properties"].map(_feature_name)
+    uses = uses[uses["feature"].notna()][["tenant_id", "user_id", "feature", "date"]]
+    uses = uses.drop_duplicates()
+    if uses.empty:
+        return pd.DataFrame({c: [] for c in FEATURE_COLUMNS})
+    keys = ["tenant_id", "date", "feature"]
+    users = uses.groupby(keys, as_index=False).size().rename(columns={"size": "users"})
+    first = (uses.groupby(["tenant_id", "user_id", "feature"], as_index=False)["date"].min()
+             .groupby(["tenant_id", "date", "feature"], as_index=False).size()
+             .rename(columns={"size": "new_adopters"}))
+    shifted = [uses.assign(date=uses["date"] + dt.timedelta(days=k)) for k in range(30)]
+    rolling = (pd.concat(shifted, ignore_index=True).drop_duplicates()
+               .groupby(keys, as_index=False).size().rename(columns={"size": "adopters_30d"}))
+    mau = kpi_tenant_daily(root, days)[["tenant_id", "date", "mau"]]
+    out = (users.merge(first, on=keys, how="left").merge(rolling, on=keys, how="left")
+           .merge(mau, on=["tenant_id", "date"], how="left"))
+    for column in ("users", "new_adopters", "adopters_30d", "mau"):
+        out[column] = out[column].fillna(0).astype("int64")
+    out["adoption_rate_30d"] = out["adopters_30d"] / out["mau"]
+    return _finish(out, FEATURE_COLUMNS, keys)
+
+
+def _monday(dates: pd.Series) -> pd.Series:
+    return dates.map(lambda d: d - dt.timedelta(days=d.weekday()))
+
+
+def retention_weekly(root: Path | str, days: Iterable[dt.date]) -> pd.DataFrame:
+    """bi.retention_weekly: per (tenant_id, cohort_week, week_n) for week_n in 0, 1, 2, 3, 4,
+    8, 12, once the Monday of the measured week is on or before the latest loaded day with
+    product events."""
+    events = read_source(root, "product_events", list(days))
+    if events.empty:
+        return pd.DataFrame({c: [] for c in WEEKLY_COLUMNS})
+    user = ["tenant_id", "user_id"]
+    latest = events["date"].max()
+    first = _first_days(events)
+    first["cohort_week"] = _monday(first["first_date"])
+    active = _active_user_days(events)
+    weeks = active.assign(week=_monday(active["date"]))[user + ["week"]].drop_duplicates()
+    sizes = (first.groupby(["tenant_id", "cohort_week"], as_index=False).size()
+             .rename(columns={"size": "cohort_size"}))
+    parts = []
+    for n in RETENTION_WEEKS:
+        target = first.assign(week=first["cohort_week"] + dt.timedelta(days=7 * n))
+        target = target[target["week"] <= latest]
+        hit = target.merge(weeks, on=user + ["week"], how="left", indicator=True)
+        hit["retained"] = hit["_merge"] == "both"
+        retained = (hit.groupby(["tenant_id", "cohort_week"], as_index=False)["retained"].sum()
+                    .rename(columns={"retained": "retained_users"}))
+        retained["week_n"] = n
+        parts.append(retained)
+    out = pd.concat(parts, ignore_index=True).merge(sizes, on=["tenant_id", "cohort_week"])
+    for column in ("week_n", "cohort_size", "retained_users"):
+        out[column] = out[column].astype("int64")
+    out["retention_rate"] = out["retained_users"] / out["cohort_size"]
+    return _finish(out, WEEKLY_COLUMNS, ["tenant_id", "cohort_week", "week_n"])
+
+
+def read_alert_rules(path: Path | str = ALERT_RULES) -> pd.DataFrame:
+    rules = pd.read_csv(path, dtype={"rule_id": str, "metric": str, "kind": str})
+    rules["threshold"] = rules["threshold"].astype(float)
+    rules["min_baseline"] = rules["min_baseline"].astype(float)
+    return rules
+
+
+def kpi_alerts(root: Path | str, days: Iterable[dt.date],
+               rules: pd.DataFrame | Path | str | None = None) -> pd.DataFrame:
+    """bi.kpi_alerts: per (tenant_id, date, rule_id) that fires: the metric vs its value on
+    date - 7 (baseline; 0 without a kpi row then, NaN/NULL when the row has none)."""
+    if rules is None or isinstance(rules, (str, Path)):
+        rules = read_alert_rules(rules or ALERT_RULES)
+    kpi = kpi_tenant_daily(root, list(days))
+    by_key = kpi.set_index(["tenant_id", "date"])
+    parts = []
+    for rule in rules.itertuples():
+        value = kpi[rule.metric].astype(float)
+        week_before = [(t, d - dt.timedelta(days=7)) for t, d in zip(kpi["tenant_id"],
+                                                                     kpi["date"], strict=True)]
+        baseline = pd.Series(
+            [float(by_key.at[k, rule.metric]) if k in by_key.index else 0.0
+             for k in week_before], index=kpi.index, dtype=float)
+        if rule.kind == "drop_pct":
+            moved = value < baseline * (1 - rule.threshold)
+        else:
+            moved = value > baseline * (1 + rule.threshold)
+        fires = (baseline >= rule.min_baseline) & moved  # NaN compares False: never fires
+        parts.append(pd.DataFrame({
+            "tenant_id": kpi["tenant_id"][fires], "date": kpi["date"][fires],
+            "rule_id": rule.rule_id, "metric": rule.metric,
+            "value": value[fires], "baseline": baseline[fires],
+        }))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        {c: [] for c in ALERT_COLUMNS})
+    out["change"] = out["value"] / out["baseline"] - 1
+    return _finish(out, ALERT_COLUMNS, ["tenant_id", "date", "rule_id"])
+
+
 ALL_VIEWS = {
     "kpi_tenant_daily": (kpi_tenant_daily, ["tenant_id", "date"]),
     "api_usage_daily": (api_usage_daily, ["tenant_id", "date", "service"]),
     "funnel_daily": (funnel_daily, ["tenant_id", "funnel_id", "cohort_date", "step_index"]),
     "retention_cohorts": (retention_cohorts, ["tenant_id", "cohort_date", "day_n"]),
     "benchmarks_daily": (benchmarks_daily, ["date", "plan", "metric"]),
+    "user_lifecycle_daily": (user_lifecycle_daily, ["tenant_id", "date"]),
+    "feature_adoption_daily": (feature_adoption_daily, ["tenant_id", "date", "feature"]),
+    "retention_weekly": (retention_weekly, ["tenant_id", "cohort_week", "week_n"]),
+    "kpi_alerts": (kpi_alerts, ["tenant_id", "date", "rule_id"]),
 }

@@ -60,15 +60,16 @@ class Landing:
 
     def events(self, d: dt.date, rows: list[tuple], name: str = "part-0.parquet",
                complete: bool = True) -> None:
-        """rows: (tenant_id, user_id, event, ts[, event_id])."""
+        """rows: (tenant_id, user_id, event, ts[, event_id[, properties]])."""
         records = []
         for row in rows:
             tenant, user, event, ts = row[:4]
-            event_id = row[4] if len(row) > 4 else f"ev_{next(_ids)}"
+            event_id = row[4] if len(row) > 4 and row[4] else f"ev_{next(_ids)}"
             records.append({
                 "event_id": event_id, "tenant_id": tenant, "user_id": user,
                 "session_id": "s1", "event": event,
-                "ts": pd.Timestamp(ts).to_pydatetime(), "properties": "{}",
+                "ts": pd.Timestamp(ts).to_pydatetime(),
+                "properties": row[5] if len(row) > 5 else "{}",
                 "app_version": None, "os": None, "locale": None, "event_version": 1,
             })
         table = pa.Table.from_pylist(records, schema=EVENT_SCHEMA)
@@ -145,7 +146,11 @@ def test_columns_and_sort_order(land: Landing) -> None:
                     "api_usage_daily": oracle.API_COLUMNS,
                     "funnel_daily": oracle.FUNNEL_COLUMNS,
                     "retention_cohorts": oracle.RETENTION_COLUMNS,
-                    "benchmarks_daily": oracle.BENCHMARK_COLUMNS}[name]
+                    "benchmarks_daily": oracle.BENCHMARK_COLUMNS,
+                    "user_lifecycle_daily": oracle.LIFECYCLE_COLUMNS,
+                    "feature_adoption_daily": oracle.FEATURE_COLUMNS,
+                    "retention_weekly": oracle.WEEKLY_COLUMNS,
+                    "kpi_alerts": oracle.ALERT_COLUMNS}[name]
         assert list(frame.columns) == expected, name
     kpi = oracle.kpi_tenant_daily(land.root, days)
     assert kpi["tenant_id"].tolist() == ["t1", "t2"]
@@ -466,3 +471,77 @@ def test_benchmarks_suppress_small_groups_and_use_the_plan_as_of_the_date(land: 
     b = oracle.benchmarks_daily(land.root, [day(1), day(2)])
     assert row_of(b, date=day(2), plan="pro", metric="dau")["tenants"] == 6
     assert not has_row(b, date=day(2), plan="free")
+
+
+# --------------------------------------------------------------------------- product analytics
+
+def test_lifecycle_new_returning_resurrecting_dormant(land: Landing) -> None:
+    land.events(day(1), [("t1", u, "login", at(1)) for u in ("u1", "u2", "u4")])
+    land.events(day(2), [("t1", u, "login", at(2)) for u in ("u1", "u3")])
+    land.events(day(3), [("t1", "u4", "login", at(3))])
+    frame = oracle.user_lifecycle_daily(land.root, [day(1), day(2), day(3)])
+    got = frame[["new_users", "returning_users", "resurrecting_users", "dormant_users",
+                 "stickiness"]].values.tolist()
+    assert got == [[3, 0, 0, 0, 1.0],   # the first loaded day: everyone is new
+                   [1, 1, 0, 2, 0.5],   # u3 new, u1 back from yesterday; u2, u4 lapsed
+                   [0, 0, 1, 2, 0.25]]  # u4 back after a gap; u1, u3 lapsed
+
+
+def test_feature_adoption_counts_string_features_of_feature_used(land: Landing) -> None:
+    land.events(day(1), [
+        ("t1", "u1", "feature_used", at(1), None, '{"feature":"export"}'),
+        ("t1", "u2", "feature_used", at(1), None, '{"feature":5}'),
+        ("t1", "u2", "feature_used", at(1), None, '{"feature":"search"}'),
+        ("t1", "u2", "feature_used", at(1), None, "{broken"),
+        ("t1", "u2", "login", at(1), None, '{"feature":"import"}'),
+    ])
+    land.events(day(2), [
+        ("t1", "u1", "feature_used", at(2), None, '{"feature":"export"}'),
+        ("t1", "u3", "feature_used", at(2), None, '{"feature":"export"}'),
+    ])
+    frame = oracle.feature_adoption_daily(land.root, [day(1), day(2)])
+    got = {(r.date, r.feature): (r.users, r.new_adopters, r.adopters_30d, r.mau)
+           for r in frame.itertuples()}
+    assert got == {(day(1), "export"): (1, 1, 1, 2), (day(1), "search"): (1, 1, 1, 2),
+                   (day(2), "export"): (2, 1, 2, 3)}
+    assert row_of(frame, date=day(2), feature="export")["adoption_rate_30d"] == 2 / 3
+
+
+def test_weekly_cohorts_start_on_monday_and_wait_for_their_week(land: Landing) -> None:
+    assert day(8).weekday() == 6 and day(9).weekday() == 0  # Sunday 03-08, Monday 03-09
+    land.events(day(8), [("t1", "u1", "login", at(8))])
+    land.events(day(9), [("t1", "u1", "login", at(9)), ("t1", "u2", "login", at(9))])
+    frame = oracle.retention_weekly(land.root, [day(8), day(9)])
+    got = [(r.cohort_week, r.week_n, r.cohort_size, r.retained_users)
+           for r in frame.itertuples()]
+    assert got == [(day(2), 0, 1, 1), (day(2), 1, 1, 1), (day(9), 0, 1, 1)]
+
+
+def test_alerts_compare_with_a_week_earlier_and_need_a_baseline(land: Landing) -> None:
+    land.events(day(1), [("t1", f"u{i}", "login", at(1)) for i in range(25)])
+    land.events(day(8), [("t1", f"u{i}", "login", at(8)) for i in range(10)]
+                + [("t2", f"u{i}", "login", at(8)) for i in range(30)])
+    land.events(day(15), [("t2", f"u{i}", "login", at(15)) for i in range(3)])
+    land.requests(day(8), [("t1", "search", 200, 900)])  # no requests on day 1: NULL p95
+    frame = oracle.kpi_alerts(land.root, [day(1), day(8), day(15)])
+    got = [(r.tenant_id, r.date, r.rule_id, r.value, r.baseline) for r in frame.itertuples()]
+    # t1: 25 -> 10 users; t2 on day 8 has no row a week earlier (baseline 0), but 30 -> 3 fires
+    assert got == [("t1", day(8), "dau_drop", 10.0, 25.0), ("t2", day(15), "dau_drop", 3.0, 30.0)]
+    assert frame["change"].tolist() == [10 / 25 - 1, 3 / 30 - 1]
+
+
+def test_time_to_step_is_the_shortest_chain_per_user(land: Landing) -> None:
+    land.events(day(1), [
+        ("t1", "u1", "signup", at(1, "00:00:00.000")),
+        ("t1", "u1", "onboarding_completed", at(1, "01:00:00.000")),
+        ("t1", "u1", "project_created", at(1, "02:00:00.000")),
+        ("t1", "u1", "signup", at(1, "10:00:00.000")),  # a later start, faster to step 2
+        ("t1", "u1", "onboarding_completed", at(1, "10:30:00.000")),
+        ("t1", "u2", "signup", at(1, "12:00:00.000")),
+        ("t1", "u2", "onboarding_completed", at(1, "13:00:00.500")),
+    ])
+    frame = oracle.funnel_daily(land.root, [day(1)])
+    activation = frame[frame["funnel_id"] == "activation"]
+    medians = activation["median_seconds_to_step"].tolist()
+    assert medians[:3] == [0.0, (1800 + 3600.5) / 2, 7200.0]
+    assert math.isnan(medians[3])  # nobody reached invite_sent

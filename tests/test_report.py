@@ -7,12 +7,14 @@ import datetime as dt
 import re
 
 import bi_oracle as oracle
+import pandas as pd
 import pytest
 from browser import SCREENSHOTS, png_size, screenshot
 from conftest import BUILT_DAYS, BUILT_START
 
 from saas_warehouse.access.sessions import analyst_session, tenant_session
 from saas_warehouse.report import build_report, json_block
+from saas_warehouse.report.data import ALERTS_SHOWN
 from saas_warehouse.settings import Settings
 from saas_warehouse_cli.main import main
 
@@ -103,10 +105,12 @@ def test_tenant_report_shows_the_tenants_bi_numbers(
     assert {s["service"]: (s["requests"], s["errors_5xx"]) for s in data["services"]} == {
         r["service"]: (r["requests"], r["errors_5xx"]) for r in services}
 
-    # Benchmarks: the tenant's own daily value beside each plan's quartiles, or absent.
+    # Benchmarks: the tenant's own daily value beside its own plan's quartiles, or absent.
     bands = {(_iso(r["date"]), r["plan"], r["metric"]): r for r in bench}
     by_day = {_iso(r["date"]): r for r in kpis}
     assert data["benchmarks"]
+    assert {(b["date"], b["plan"]) for b in data["benchmarks"]} == {
+        (day, r["plan"]) for day, r in by_day.items() if r["plan"]}
     for b in data["benchmarks"]:
         assert b["value"] == pytest.approx(by_day[b["date"]][b["metric"]], abs=1e-6)
         band = bands.get((b["date"], b["plan"], b["metric"]))
@@ -123,6 +127,52 @@ def test_tenant_report_shows_the_tenants_bi_numbers(
         assert text in tenant_html
     if any(b["p50"] is None for b in data["benchmarks"] if b["date"] == data["end"]):
         assert "not enough peers" in tenant_html
+
+
+def test_tenant_report_shows_the_tenants_product_analytics(
+    built_warehouse: Settings, busiest_tenant: str, tenant_html: str
+) -> None:
+    data = json_block(tenant_html)
+    landing, days = built_warehouse.landing_url, _built_days()
+
+    def rows(view: str) -> list[dict]:
+        frame = oracle.ALL_VIEWS[view][0](landing, days)
+        return frame[frame["tenant_id"] == busiest_tenant].to_dict("records")
+
+    lifecycle = {_iso(r["date"]): (r["new_users"], r["returning_users"],
+                                   r["resurrecting_users"], r["dormant_users"])
+                 for r in rows("user_lifecycle_daily")}
+    assert {d["date"]: (d["new_users"], d["returning_users"], d["resurrecting_users"],
+                        d["dormant_users"]) for d in data["lifecycle"]} == lifecycle
+    weekly = {(_iso(r["cohort_week"]), r["week_n"]): (r["cohort_size"], r["retained_users"])
+              for r in rows("retention_weekly")}
+    assert {(r["cohort_week"], r["week_n"]): (r["cohort_size"], r["retained_users"])
+            for r in data["weekly_retention"]} == weekly
+    features = {(_iso(r["date"]), r["feature"]): r for r in rows("feature_adoption_daily")}
+    assert {(f["date"], f["feature"]) for f in data["features"]} == set(features)
+    for f in data["features"]:
+        expected = features[(f["date"], f["feature"])]
+        assert (f["users"], f["new_adopters"], f["adopters_30d"]) == (
+            expected["users"], expected["new_adopters"], expected["adopters_30d"])
+        assert f["adoption_rate_30d"] == pytest.approx(expected["adoption_rate_30d"], abs=1e-6)
+    alerts = sorted(sorted(rows("kpi_alerts"), key=lambda r: r["rule_id"]),
+                    key=lambda r: _iso(r["date"]), reverse=True)  # newest day first
+    assert [(a["date"], a["rule_id"]) for a in data["alerts"]] == [
+        (_iso(r["date"]), r["rule_id"]) for r in alerts][:len(data["alerts"])]
+    assert len(data["alerts"]) == min(len(alerts), ALERTS_SHOWN) > 0
+    # Time to step: the cohorts' medians, weighted by their users.
+    funnel = pd.DataFrame(rows("funnel_daily"))
+    for funnel_id, steps in data["funnels"].items():
+        for step in steps:
+            cohorts = funnel[(funnel["funnel_id"] == funnel_id)
+                             & (funnel["step_index"] == step["step_index"])
+                             & (funnel["users"] > 0)]
+            expected = ((cohorts["median_seconds_to_step"] * cohorts["users"]).sum()
+                        / cohorts["users"].sum()) if len(cohorts) else None
+            assert step["seconds_to_step"] == pytest.approx(expected, rel=1e-6), step
+    for title in ("User lifecycle", "KPI alerts", "Weekly retention", "Feature adoption",
+                  "time to step"):
+        assert title in tenant_html
 
 
 def test_tenant_report_names_no_other_tenant(

@@ -18,7 +18,8 @@ from saas_warehouse.access.sessions import access_model, analyst_session, tenant
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
 
-SCOPED_VIEWS = ["kpi_tenant_daily", "api_usage_daily", "funnel_daily", "retention_cohorts"]
+SCOPED_VIEWS = ["kpi_tenant_daily", "api_usage_daily", "funnel_daily", "retention_cohorts",
+                "user_lifecycle_daily", "feature_adoption_daily", "retention_weekly", "kpi_alerts"]
 ACCESS_DENIED, READONLY, SETTING_CONSTRAINT_VIOLATION = 497, 164, 452
 TOO_MANY_ROWS, QUOTA_EXCEEDED, TOO_MANY_ROWS_OR_BYTES = 158, 201, 396
 

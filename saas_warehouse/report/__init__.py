@@ -13,7 +13,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from saas_warehouse.access.sessions import ReadClient, analyst_session, tenant_session
-from saas_warehouse.report.data import PLANS, ReportData, read_report_data
+from saas_warehouse.contract import PLANS
+from saas_warehouse.report.data import ReportData, read_report_data
 from saas_warehouse.report.render import json_block, render
 
 __all__ = ["PLANS", "ReportData", "build_report", "json_block", "write_report"]
@@ -29,8 +30,8 @@ def build_report(warehouse_url: str, tenant: str | None = None, plan: str | None
         session = (tenant_session(warehouse_url, tenant) if tenant is not None
                    else analyst_session(warehouse_url))
     with session as client:
-        data = read_report_data(client, tenant)
-    return render(data, plan=plan)
+        data = read_report_data(client, tenant, plan=plan)
+    return render(data)
 
 
 def write_report(warehouse_url: str, out: str | os.PathLike[str], tenant: str | None = None,

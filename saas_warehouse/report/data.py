@@ -13,11 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from saas_warehouse.access.sessions import ReadClient
-from saas_warehouse.contract import PLANS
 
 # CONTRACT.md §5: the benchmarked metrics.
 BENCHMARK_METRICS = ("dau", "api_error_rate", "api_latency_p95_ms")
 RETENTION_DAYS = (0, 1, 7, 14, 30)
+RETENTION_WEEKS = (0, 1, 2, 3, 4, 8, 12)
 
 
 @dataclass
@@ -33,6 +33,10 @@ class ReportData:
     service_daily: list[dict[str, Any]] = field(default_factory=list)
     benchmarks: list[dict[str, Any]] = field(default_factory=list)
     top_tenants: list[dict[str, Any]] = field(default_factory=list)
+    lifecycle: list[dict[str, Any]] = field(default_factory=list)
+    features: list[dict[str, Any]] = field(default_factory=list)
+    weekly_retention: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,8 +69,13 @@ FROM bi.kpi_tenant_daily AS v
 GROUP BY date ORDER BY date
 """
 
+# A median does not add up over cohorts: the report shows the users-weighted mean of the
+# daily cohorts' medians, and says so.
 FUNNEL_SQL = """
-SELECT funnel_id, step_index, any(v.step_event) AS step_event, sum(v.users) AS users
+SELECT funnel_id, step_index, any(v.step_event) AS step_event, sum(v.users) AS users,
+       if(sum(v.users) = 0, NULL,
+          sumIf(v.median_seconds_to_step * v.users, v.median_seconds_to_step IS NOT NULL)
+          / sum(v.users)) AS seconds_to_step
 FROM bi.funnel_daily AS v
 GROUP BY funnel_id, step_index ORDER BY funnel_id, step_index
 """
@@ -102,13 +111,43 @@ GROUP BY date, service ORDER BY date, service
 """
 
 TENANT_KPIS_SQL = """
-SELECT date, dau, api_error_rate, api_latency_p95_ms
+SELECT date, plan, dau, api_error_rate, api_latency_p95_ms
 FROM bi.kpi_tenant_daily WHERE tenant_id = {tenant:String} ORDER BY date
 """
 
 BENCHMARKS_SQL = """
 SELECT date, plan, metric, tenants, p25, p50, p75
 FROM bi.benchmarks_daily ORDER BY date, plan, metric
+"""
+
+LIFECYCLE_SQL = """
+SELECT date, sum(v.new_users) AS new_users, sum(v.returning_users) AS returning_users,
+       sum(v.resurrecting_users) AS resurrecting_users, sum(v.dormant_users) AS dormant_users
+FROM bi.user_lifecycle_daily AS v
+GROUP BY date ORDER BY date
+"""
+
+# Users belong to one tenant, so adopters add up across tenants; the rate's denominator is
+# every tenant's mau that day (from `daily`), not only the tenants that used the feature.
+FEATURES_SQL = """
+SELECT date, feature, sum(v.users) AS users, sum(v.new_adopters) AS new_adopters,
+       sum(v.adopters_30d) AS adopters_30d
+FROM bi.feature_adoption_daily AS v
+GROUP BY date, feature ORDER BY date, feature
+"""
+
+WEEKLY_RETENTION_SQL = """
+SELECT cohort_week, week_n, sum(v.cohort_size) AS cohort_size,
+       sum(v.retained_users) AS retained_users,
+       if(sum(v.cohort_size) = 0, 0, sum(v.retained_users) / sum(v.cohort_size)) AS retention_rate
+FROM bi.retention_weekly AS v
+GROUP BY cohort_week, week_n ORDER BY cohort_week, week_n
+"""
+
+ALERTS_SQL = """
+SELECT date, tenant_id, rule_id, metric, value, baseline, change
+FROM bi.kpi_alerts
+ORDER BY date DESC, tenant_id, rule_id LIMIT {limit:UInt32}
 """
 
 TOP_TENANTS_SQL = """
@@ -124,7 +163,11 @@ GROUP BY tenant_id ORDER BY avg_dau DESC, tenant_id LIMIT {limit:UInt32}
 """
 
 
-def read_report_data(client: ReadClient, tenant: str | None, top: int = 10) -> ReportData:
+ALERTS_SHOWN = 20  # the latest alerts; bi.kpi_alerts has them all
+
+
+def read_report_data(client: ReadClient, tenant: str | None, top: int = 10,
+                     plan: str | None = None) -> ReportData:
     """Everything the page shows. `client` is a tenant or analyst session (never admin)."""
     daily = _rows(client, DAILY_SQL)
     data = ReportData(
@@ -139,11 +182,17 @@ def read_report_data(client: ReadClient, tenant: str | None, top: int = 10) -> R
         row["conversion_rate"] = round(row["users"] / first, 6) if first else 0.0
         steps.append(row)
     data.retention = _rows(client, RETENTION_SQL)
+    data.weekly_retention = _rows(client, WEEKLY_RETENTION_SQL)
+    data.lifecycle = _rows(client, LIFECYCLE_SQL)
+    mau = {d["date"]: d["mau"] for d in daily}
+    data.features = [{**f, "adoption_rate_30d": round(f["adopters_30d"] / mau[f["date"]], 6)
+                      if mau.get(f["date"]) else 0.0} for f in _rows(client, FEATURES_SQL)]
+    data.alerts = _rows(client, ALERTS_SQL, {"limit": ALERTS_SHOWN})
     data.services = _rows(client, SERVICES_SQL)
     data.service_daily = _rows(client, SERVICE_DAILY_SQL)
     data.totals = _totals(daily, data.services)
     if tenant is not None:
-        data.benchmarks = _benchmarks(client, tenant)
+        data.benchmarks = _benchmarks(client, tenant, plan)
     else:
         data.top_tenants = _rows(client, TOP_TENANTS_SQL, {"limit": top})
         data.totals["tenants"] = _rows(
@@ -172,25 +221,21 @@ def _totals(daily: list[dict[str, Any]], services: list[dict[str, Any]]) -> dict
     }
 
 
-def _benchmarks(client: ReadClient, tenant: str) -> list[dict[str, Any]]:
-    """Per (date, plan, metric): the tenant's value beside the plan's quartiles.
-
-    The `bi` views do not say which plan a tenant is on (CONTRACT.md §5), so every plan's
-    band is kept; groups of fewer than 5 tenants are absent from the view ("not enough
-    peers").
-    """
-    mine = {r["date"]: r for r in _rows(client, TENANT_KPIS_SQL, {"tenant": tenant})}
+def _benchmarks(client: ReadClient, tenant: str, plan: str | None) -> list[dict[str, Any]]:
+    """Per day: the tenant's value beside the quartiles of the tenants on its plan that day
+    (kpi_tenant_daily.plan; or on `plan`, when given). A day without a plan has no peers;
+    groups of fewer than 5 tenants are absent from the view ("not enough peers")."""
     bands = {(b["date"], b["plan"], b["metric"]): b for b in _rows(client, BENCHMARKS_SQL)}
     out = []
-    for date, kpis in mine.items():
-        for plan in PLANS:
-            for metric in BENCHMARK_METRICS:
-                band = bands.get((date, plan, metric))
-                out.append({
-                    "date": date, "plan": plan, "metric": metric, "value": kpis[metric],
-                    "tenants": band["tenants"] if band else None,
-                    "p25": band["p25"] if band else None,
-                    "p50": band["p50"] if band else None,
-                    "p75": band["p75"] if band else None,
-                })
+    for kpis in _rows(client, TENANT_KPIS_SQL, {"tenant": tenant}):
+        peers_plan = plan or kpis["plan"]
+        if not peers_plan:
+            continue
+        for metric in BENCHMARK_METRICS:
+            band = bands.get((kpis["date"], peers_plan, metric)) or {}
+            out.append({
+                "date": kpis["date"], "plan": peers_plan, "metric": metric,
+                "value": kpis[metric], "tenants": band.get("tenants"),
+                "p25": band.get("p25"), "p50": band.get("p50"), "p75": band.get("p75"),
+            })
     return out

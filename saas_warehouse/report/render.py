@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
 from html import escape
 from string import Template
 from typing import Any
 
-from saas_warehouse.report import svg
-from saas_warehouse.report.data import BENCHMARK_METRICS, PLANS, RETENTION_DAYS, ReportData
+from saas_warehouse.report import product, svg
+from saas_warehouse.report.data import BENCHMARK_METRICS, RETENTION_DAYS, ReportData
+from saas_warehouse.report.parts import section, table, tile
 
 METRIC_LABELS = {
     "dau": ("Daily active users", svg.fmt_int),
@@ -83,26 +83,7 @@ Days are UTC. Numbers are embedded below as JSON (<code>#report-data</code>).</f
 """)
 
 
-def _tile(key: str, value: str) -> str:
-    return (f'<div class="tile"><div class="k">{escape(key)}</div>'
-            f'<div class="v">{escape(value)}</div></div>')
-
-
-def _section(title: str, note: str, body: str, wide: bool = False) -> str:
-    cls = ' class="wide"' if wide else ""
-    note_html = f'<p class="note">{note}</p>' if note else ""
-    return f"<section{cls}><h2>{escape(title)}</h2>{note_html}{body}</section>"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(cell if cell.startswith("<td") else f"<td>{escape(cell)}</td>"
-                                    for cell in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def render(data: ReportData, plan: str | None = None,
-           generated: dt.datetime | None = None) -> str:
+def render(data: ReportData, generated: dt.datetime | None = None) -> str:
     generated = generated or dt.datetime.now(dt.UTC).replace(microsecond=0)
     who = f"tenant {data.tenant}" if data.tenant else "all tenants"
     period = f"{data.start} – {data.end}" if data.start else "no data loaded yet"
@@ -115,7 +96,7 @@ def render(data: ReportData, plan: str | None = None,
         subtitle=(f'<span class="who">{escape(who.capitalize() if not data.tenant else who)}'
                   f'</span> · {escape(period)} (UTC)'),
         tiles=_tiles(data),
-        sections="\n".join(_sections(data, plan)),
+        sections="\n".join(_sections(data)),
         generated=escape(generated.isoformat().replace("+00:00", "Z")),
         isolation=isolation,
         # "</" cannot end the script element early once escaped this way.
@@ -127,41 +108,45 @@ def render(data: ReportData, plan: str | None = None,
 def _tiles(data: ReportData) -> str:
     t = data.totals
     if not t:
-        return _tile("Status", "no activity loaded")
+        return tile("Status", "no activity loaded")
     tiles = []
     if "tenants" in t:
-        tiles.append(_tile("Tenants", svg.fmt_int(t["tenants"])))
+        tiles.append(tile("Tenants", svg.fmt_int(t["tenants"])))
     tiles += [
-        _tile(f"DAU · {t['last_date']}", svg.fmt_int(t["dau"])),
-        _tile("WAU", svg.fmt_int(t["wau"])),
-        _tile("MAU", svg.fmt_int(t["mau"])),
-        _tile("Events", svg.fmt_int(t["events"])),
-        _tile("New users", svg.fmt_int(t["new_users"])),
-        _tile("API requests", svg.fmt_int(t["api_requests"])),
-        _tile("API error rate", f"{t['api_error_rate'] * 100:.2f}%"),
-        _tile("Billed", f"${t['billed_usd']:,.2f}"),
+        tile(f"DAU · {t['last_date']}", svg.fmt_int(t["dau"])),
+        tile("WAU", svg.fmt_int(t["wau"])),
+        tile("MAU", svg.fmt_int(t["mau"])),
+        tile("Events", svg.fmt_int(t["events"])),
+        tile("New users", svg.fmt_int(t["new_users"])),
+        tile("API requests", svg.fmt_int(t["api_requests"])),
+        tile("API error rate", f"{t['api_error_rate'] * 100:.2f}%"),
+        tile("Billed", f"${t['billed_usd']:,.2f}"),
     ]
     return "".join(tiles)
 
 
-def _sections(data: ReportData, plan: str | None) -> list[str]:
+def _sections(data: ReportData) -> list[str]:
     days = [d["date"] for d in data.daily]
-    out = [_section(
+    out = [section(
         "Active users", "Distinct users with at least one product event: on the day (DAU), "
         "in the 7 days (WAU) and 30 days (MAU) ending on it.",
         svg.line_chart(days, {k.upper(): [d[k] for d in data.daily] for k in ("dau", "wau", "mau")},
                        label="DAU, WAU and MAU per day"),
     )]
     total = sum(d["billed_usd"] for d in data.daily)
-    out.append(_section(
+    out.append(section(
         "Spend", f"Billed USD per usage day · total ${total:,.2f}",
         svg.bar_chart(days, [d["billed_usd"] for d in data.daily], fmt=svg.fmt_usd,
                       height=260, label="billed USD per day", colour=svg.PALETTE[2]),
     ))
     if data.tenant:
-        out.append(_benchmark_section(data, plan))
+        out.append(_benchmark_section(data))
     out.append(_funnel_section(data))
+    out.append(product.lifecycle_section(data, days))
     out.append(_retention_section(data))
+    out.append(product.weekly_retention_section(data))
+    out.append(product.feature_section(data, days))
+    out.append(product.alerts_section(data))
     out += _api_sections(data, days)
     if not data.tenant:
         out.append(_top_tenants_section(data))
@@ -170,14 +155,20 @@ def _sections(data: ReportData, plan: str | None) -> list[str]:
 
 def _funnel_section(data: ReportData) -> str:
     if not data.funnels:
-        return _section("Funnels", "No funnel cohorts yet.", "")
+        return section("Funnels", "No funnel cohorts yet.", "")
     parts = []
     for funnel_id, steps in data.funnels.items():
         parts.append(f"<h3>{escape(funnel_id)}</h3>")
         parts.append(svg.funnel_bars([(s["step_event"], s["users"], s["conversion_rate"])
                                       for s in steps], label=f"funnel {funnel_id}"))
-    return _section("Funnels", "Users reaching each step, all cohorts of the period; the "
-                    "percentage is conversion from step 1.", "".join(parts))
+        parts.append(table(["step", "users", "conversion", "time to step"], [
+            [f"{i}. {s['step_event']}", svg.fmt_int(s["users"]),
+             f"{s['conversion_rate'] * 100:.1f}%", svg.fmt_duration(s["seconds_to_step"])]
+            for i, s in enumerate(steps, start=1)]))
+    return section("Funnels", "Users reaching each step, all cohorts of the period; the "
+                   "percentage is conversion from step 1. Time to step: the median time from "
+                   "step 1 in each daily cohort, averaged over the cohorts weighted by their "
+                   "users.", "".join(parts))
 
 
 def _retention_section(data: ReportData) -> str:
@@ -186,7 +177,7 @@ def _retention_section(data: ReportData) -> str:
              for r in data.retention}
     body = (svg.heatmap(cohorts, RETENTION_DAYS, cells, label="retention by cohort and day")
             if cohorts else "")
-    return _section("Retention", "Share of each cohort (users whose first event was that day; "
+    return section("Retention", "Share of each cohort (users whose first event was that day; "
                     "size in brackets) active again on day n. Grey: not loaded yet.", body)
 
 
@@ -203,14 +194,14 @@ def _api_sections(data: ReportData, days: list[str]) -> list[str]:
             for s in data.services]
     mean = "" if data.tenant else " across tenants"
     return [
-        _section("API latency p95 by service", f"Daily p95 in ms (request-weighted{mean}).",
+        section("API latency p95 by service", f"Daily p95 in ms (request-weighted{mean}).",
                  svg.line_chart(days, latency, fmt=svg.fmt_ms, label="p95 latency per service")),
-        _section("API 5xx error rate by service", "Share of requests with status ≥ 500.",
+        section("API 5xx error rate by service", "Share of requests with status ≥ 500.",
                  svg.line_chart(days, errors, fmt=svg.fmt_pct, label="5xx rate per service")),
-        _section("API by service", "Whole period. Latency percentiles are exact per tenant and "
+        section("API by service", "Whole period. Latency percentiles are exact per tenant and "
                  "day; over several days (and tenants) the table shows their request-weighted "
                  "mean.",
-                 _table(["service", "requests", "p50 ms", "p95 ms", "p99 ms", "5xx", "4xx"],
+                 table(["service", "requests", "p50 ms", "p95 ms", "p99 ms", "5xx", "4xx"],
                         rows), wide=True),
     ]
 
@@ -225,49 +216,40 @@ def _position(value: float, p25: float, p50: float, p75: float) -> str:
     return "above p75"
 
 
-def _benchmark_section(data: ReportData, plan: str | None) -> str:
-    rows_all = [b for b in data.benchmarks if plan is None or b["plan"] == plan]
-    if not rows_all:
-        return _section("You vs. peers", "No activity to compare.", "", wide=True)
-    last = max(b["date"] for b in rows_all)
-    plans = [plan] if plan else list(PLANS)
+def _benchmark_section(data: ReportData) -> str:
+    if not data.benchmarks:
+        return section("You vs. peers", "No activity on a known plan to compare.", "",
+                       wide=True)
+    last = max(b["date"] for b in data.benchmarks)
+    plan = next(b["plan"] for b in data.benchmarks if b["date"] == last)
+    note = (f"On {last}: your value (blue) against the tenants on the {escape(plan)} plan that "
+            "day (your own plan unless <code>--plan</code> says otherwise); in the charts the "
+            "grey band is p25–p75 and the dashed line p50. Groups of fewer than 5 tenants are "
+            "never shown (gaps).")
     parts = []
-    if plan is None:
-        note = (f"On {last}: your value (blue dot) against the p25–p75 band (grey) and median "
-                "(line) of tenants on each plan. The bi views do not name a tenant's plan: read "
-                "the row of yours, or pass <code>--plan</code>. Groups of fewer than 5 tenants "
-                "are never shown.")
-    else:
-        note = (f"On {last}: your value (blue) against tenants on the {escape(plan)} plan; in "
-                "the charts the grey band is p25–p75 and the dashed line p50. Groups of fewer "
-                "than 5 tenants are never shown (gaps).")
     for metric in BENCHMARK_METRICS:
         title, fmt = METRIC_LABELS[metric]
-        rows = []
-        for p in plans:
-            b = next(r for r in rows_all if r["date"] == last and r["plan"] == p
-                     and r["metric"] == metric)
-            if b["p50"] is None:
-                rows.append([p, "–", "–", "–", "–", fmt(b["value"]),
-                             '<td class="bullet muted">not enough peers</td>', ""])
-                continue
-            rows.append([p, str(b["tenants"]), fmt(b["p25"]), fmt(b["p50"]), fmt(b["p75"]),
-                         fmt(b["value"]),
-                         '<td class="bullet">' + svg.bullet(b["value"], b["p25"], b["p50"],
-                                                            b["p75"], fmt=fmt) + "</td>",
-                         _position(b["value"], b["p25"], b["p50"], b["p75"])])
+        series = sorted((b for b in data.benchmarks if b["metric"] == metric),
+                        key=lambda b: b["date"])
+        b = series[-1]
+        if b["p50"] is None:
+            row = [b["plan"], "–", "–", "–", "–", fmt(b["value"]),
+                   '<td class="bullet muted">not enough peers</td>', ""]
+        else:
+            row = [b["plan"], str(b["tenants"]), fmt(b["p25"]), fmt(b["p50"]), fmt(b["p75"]),
+                   fmt(b["value"]),
+                   '<td class="bullet">' + svg.bullet(b["value"], b["p25"], b["p50"],
+                                                      b["p75"], fmt=fmt) + "</td>",
+                   _position(b["value"], b["p25"], b["p50"], b["p75"])]
         parts.append(f"<h3>{escape(title)}</h3>")
-        parts.append(_table(["plan", "peers", "p25", "p50", "p75", "you", "", "position"], rows,
-                            "bench"))
-        if plan is not None:
-            series = [r for r in rows_all if r["metric"] == metric]
-            series.sort(key=lambda r: r["date"])
-            parts.append(svg.line_chart(
-                [r["date"] for r in series],
-                {"you": [r["value"] for r in series], "peers p50": [r["p50"] for r in series]},
-                band=([r["p25"] for r in series], [r["p75"] for r in series]),
-                fmt=fmt, width=1240, height=230, label=f"{metric} against peers"))
-    return _section("You vs. peers", note, "".join(parts), wide=True)
+        parts.append(table(["plan", "peers", "p25", "p50", "p75", "you", "", "position"],
+                           [row], "bench"))
+        parts.append(svg.line_chart(
+            [r["date"] for r in series],
+            {"you": [r["value"] for r in series], "peers p50": [r["p50"] for r in series]},
+            band=([r["p25"] for r in series], [r["p75"] for r in series]),
+            fmt=fmt, width=1240, height=230, label=f"{metric} against peers"))
+    return section("You vs. peers", note, "".join(parts), wide=True)
 
 
 def _top_tenants_section(data: ReportData) -> str:
@@ -275,8 +257,8 @@ def _top_tenants_section(data: ReportData) -> str:
              svg.fmt_int(t["events"]), svg.fmt_int(t["api_requests"]),
              f"{t['api_error_rate'] * 100:.2f}%", f"${t['billed_usd']:,.2f}"]
             for t in data.top_tenants]
-    return _section("Top tenants", "By average daily active users over the period.",
-                    _table(["tenant", "avg DAU", "MAU (last day)", "events", "API requests",
+    return section("Top tenants", "By average daily active users over the period.",
+                    table(["tenant", "avg DAU", "MAU (last day)", "events", "API requests",
                             "API 5xx", "billed"], rows), wide=True)
 
 

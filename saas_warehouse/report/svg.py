@@ -31,6 +31,16 @@ def fmt_usd(v: float) -> str:
     return f"${v:,.0f}"
 
 
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def nice_ticks(high: float, count: int = 5) -> list[float]:
     """Round tick values from 0 to at least `high`."""
     if high <= 0:
@@ -192,15 +202,16 @@ def _heat(rate: float) -> tuple[str, str]:
 
 def heatmap(rows: Sequence[str], cols: Sequence[int],
             cells: dict[tuple[str, int], tuple[float, int]], *, width: int = 640,
-            label: str = "") -> str:
-    """Cohort × day_n retention: each cell (rate, cohort size); absent cells are grey."""
+            label: str = "", unit: str = "day") -> str:
+    """Cohort × day_n (or week_n) retention: each cell (rate, cohort size); absent cells are
+    grey."""
     left, top, row_h = 96, 30, 26
     col_w = (width - left - 8) / max(len(cols), 1)
     height = top + row_h * len(rows) + 6
     body = []
     for j, day_n in enumerate(cols):
         body.append(f'<text x="{left + (j + 0.5) * col_w:.1f}" y="{top - 10}" class="axis" '
-                    f'text-anchor="middle">day {day_n}</text>')
+                    f'text-anchor="middle">{unit} {day_n}</text>')
     for i, cohort in enumerate(rows):
         y = top + i * row_h
         size = next((cells[(cohort, d)][1] for d in cols if (cohort, d) in cells), None)
@@ -245,3 +256,43 @@ def bullet(value: float | None, p25: float, p50: float, p75: float, *, fmt: Form
                     f'stroke="#fff" stroke-width="2"><title>you: {escape(fmt(value))}</title>'
                     f'</circle>')
     return _svg(width, height, body, "benchmark")
+
+
+def stacked_bars(labels: Sequence[str], up: Mapping[str, Sequence[float]],
+                 down: Mapping[str, Sequence[float]], *, fmt: Formatter = fmt_int,
+                 width: int = 640, height: int = 260, label: str = "") -> str:
+    """Per label, the `up` series stacked above a zero line and `down` below it (a
+    lifecycle chart: who came, who lapsed)."""
+    left, right, top, bottom = 64, 16, 30, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(labels), 1)
+    high = max((sum(v[i] for v in up.values()) for i in range(len(labels))), default=0)
+    low = max((sum(v[i] for v in down.values()) for i in range(len(labels))), default=0)
+    span = (high + low) or 1.0
+    zero = top + plot_h * high / span
+    slot = plot_w / n
+    body = _legend([*up, *down], left, 14)
+    body.append(f'<line x1="{left}" x2="{width - right}" y1="{zero:.1f}" y2="{zero:.1f}" '
+                f'stroke="{MUTED}"/>')
+    for side, series, offset in ((-1, up, 0), (1, down, len(up))):
+        for i, name in enumerate(labels):
+            base = zero
+            for k, (key, values) in enumerate(series.items()):
+                h = plot_h * values[i] / span
+                y = base - h if side < 0 else base
+                body.append(f'<rect x="{left + i * slot + slot * 0.15:.1f}" y="{y:.1f}" '
+                            f'width="{slot * 0.7:.1f}" height="{h:.1f}" '
+                            f'fill="{PALETTE[(offset + k) % len(PALETTE)]}" '
+                            f'data-value="{values[i]}"><title>{escape(name)} {escape(key)}: '
+                            f'{escape(fmt(values[i]))}</title></rect>')
+                base = y if side < 0 else base + h
+    every = max(1, math.ceil(n / 8))
+    for i, name in enumerate(labels):
+        if i % every == 0 or i == n - 1:
+            body.append(f'<text x="{left + (i + 0.5) * slot:.1f}" y="{height - 12}" '
+                        f'class="axis" text-anchor="middle">{escape(_date_label(name))}</text>')
+    body.append(f'<text x="{left - 8}" y="{top + 4}" class="axis" text-anchor="end">'
+                f'{escape(fmt(high))}</text>')
+    body.append(f'<text x="{left - 8}" y="{top + plot_h}" class="axis" text-anchor="end">'
+                f'−{escape(fmt(low))}</text>')
+    return _svg(width, height, body, label)

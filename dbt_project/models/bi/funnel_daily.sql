@@ -13,7 +13,8 @@ final as (
         step_index,
         step_event,
         users,
-        conversion_rate
+        conversion_rate,
+        median_seconds_to_step
     from funnel_steps
 )
 

@@ -9,6 +9,7 @@ final as (
     select
         tenant_id,
         kpi_date as date,
+        coalesce(plan, '') as plan,
         dau,
         wau,
         mau,

@@ -9,6 +9,11 @@
       reached step k; a step-1 event on day d opens a chain; step k extends slot k-1 when it
       happens no later than window_hours after that chain's step-1 event (inclusive, in ms).
       Level = number of filled slots. Steps at the same timestamp count in step order.
+    Time to step k (CONTRACT.md: the shortest over the user's step-1 events of the greedy
+    chain's step-k time minus its start): each step-k event that extends slot k - 1 takes
+    (its time - that slot's start); the smallest is kept. The latest start that reached
+    step k - 1 gives the shortest time for that event, and every chain's own step-k event is
+    among them, so the minimum is the same as over the chains.
     Window: a run for [s, e] rebuilds the cohorts [s - lookback, e] and reads events
     [s - lookback, e + lookback], lookback = funnel_lookback_days() (../macros/).
 -#}
@@ -108,29 +113,45 @@ user_steps as (
 ),
 
 levels as (
+    -- the fold's state: (slot k's chain start, the user's shortest time to step k), in ms
     select
         tenant_id,
         funnel_id,
         cohort_date,
         user_id,
         arrayFold(
-            (chain_starts, step) -> if(
+            (state, step) -> if(
                 step.2 = 1,
-                arrayMap((start, slot) -> if(slot = 1, step.1, start), chain_starts, arrayEnumerate(chain_starts)),
+                (
+                    arrayMap((start, slot) -> if(slot = 1, step.1, start), state.1, arrayEnumerate(state.1)),
+                    arrayMap((best, slot) -> if(slot = 1, 0, best), state.2, arrayEnumerate(state.2))
+                ),
                 if(
-                    chain_starts[step.2 - 1] >= 0 and step.1 <= chain_starts[step.2 - 1] + window_ms,
-                    arrayMap(
-                        (start, slot) -> if(slot = step.2, chain_starts[step.2 - 1], start),
-                        chain_starts,
-                        arrayEnumerate(chain_starts)
+                    state.1[step.2 - 1] >= 0 and step.1 <= state.1[step.2 - 1] + window_ms,
+                    (
+                        arrayMap(
+                            (start, slot) -> if(slot = step.2, state.1[step.2 - 1], start),
+                            state.1,
+                            arrayEnumerate(state.1)
+                        ),
+                        arrayMap(
+                            (best, slot) -> if(
+                                slot = step.2 and (best < 0 or step.1 - state.1[step.2 - 1] < best),
+                                step.1 - state.1[step.2 - 1],
+                                best
+                            ),
+                            state.2,
+                            arrayEnumerate(state.2)
+                        )
                     ),
-                    chain_starts
+                    state
                 )
             ),
             ordered_steps,
-            arrayWithConstant(steps, toInt64(-1))
-        ) as chain_starts_by_step,
-        toUInt8(arrayCount(start -> start >= 0, chain_starts_by_step)) as level
+            (arrayWithConstant(steps, toInt64(-1)), arrayWithConstant(steps, toInt64(-1)))
+        ) as folded,
+        toUInt8(arrayCount(start -> start >= 0, folded.1)) as level,
+        arrayMap(best -> if(best < 0, null, best / 1000), folded.2) as seconds_to_step
     from user_steps
 ),
 
@@ -140,7 +161,8 @@ final as (
         funnel_id,
         cohort_date,
         user_id,
-        level
+        level,
+        seconds_to_step
     from levels
 )
 

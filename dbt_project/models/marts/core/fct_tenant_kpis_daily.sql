@@ -1,8 +1,9 @@
 -- One row per (tenant, day) with any activity: product events, API requests or billed
--- usage. Combines the daily marts (all small, one row per tenant-day) with new users and
--- the plan as of the day. Rebuilt in full on every run (not incremental): new_users depends
--- on first-ever activity, which a late earlier day can move; the inputs are per tenant-day,
--- so the cost is tenants x days, never events.
+-- usage. Combines the daily marts (all small, one row per tenant-day) with new users, the
+-- user lifecycle (CONTRACT.md §5 bi.user_lifecycle_daily) and the plan as of the day.
+-- Rebuilt in full on every run (not incremental): new_users (and so resurrecting_users)
+-- depends on first-ever activity, which a late earlier day can move; the inputs are per
+-- tenant-day, so the cost is tenants x days, never events.
 with
 
 user_activity as (
@@ -39,6 +40,10 @@ new_users as (
     group by tenant_id, first_seen_date
 ),
 
+lifecycle as (
+    select * from {{ ref('int_user_lifecycle_daily') }}
+),
+
 plans as (
     select * from {{ ref('dim_tenant_plans') }}
 ),
@@ -73,7 +78,10 @@ joined as (
         api.api_requests as api_requests,
         api.api_errors as api_errors,
         api.api_latency_p95_ms as api_latency_p95_ms,
-        billing.billed_usd as billed_usd
+        billing.billed_usd as billed_usd,
+        lifecycle.returning_users as returning_users,
+        lifecycle.active_not_day_before as active_not_day_before,
+        lifecycle.dormant_users as dormant_users
     from active_tenant_days
     left join user_activity
         on active_tenant_days.tenant_id = user_activity.tenant_id
@@ -87,6 +95,9 @@ joined as (
     left join billing
         on active_tenant_days.tenant_id = billing.tenant_id
         and active_tenant_days.kpi_date = billing.usage_date
+    left join lifecycle
+        on active_tenant_days.tenant_id = lifecycle.tenant_id
+        and active_tenant_days.kpi_date = lifecycle.activity_date
     settings join_use_nulls = 1
 ),
 
@@ -115,7 +126,13 @@ final as (
         toUInt64(coalesce(api_errors, 0)) as api_errors,
         if(coalesce(api_requests, 0) = 0, 0, api_errors / api_requests) as api_error_rate,
         api_latency_p95_ms,
-        toDecimal128(coalesce(billed_usd, 0), 6) as billed_usd
+        toDecimal128(coalesce(billed_usd, 0), 6) as billed_usd,
+        toUInt64(coalesce(returning_users, 0)) as returning_users,
+        -- active on the day, not the day before: new (first-ever day) or back after a gap
+        toInt64(coalesce(active_not_day_before, 0)) - toInt64(coalesce(new_users, 0))
+            as resurrecting_users,
+        toUInt64(coalesce(dormant_users, 0)) as dormant_users,
+        if(coalesce(mau, 0) = 0, 0, coalesce(dau, 0) / mau) as stickiness
     from with_plan
 )
 

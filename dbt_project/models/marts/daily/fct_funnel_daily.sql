@@ -1,8 +1,8 @@
 {{ config(partition_by='cohort_date', order_by=['tenant_id', 'funnel_id', 'cohort_date', 'step_index']) }}
 
 {#-
-    One row per (tenant, funnel, cohort_date, step): users whose level reached the step and
-    the conversion from step 1. Rebuilds the same cohort days as int_funnel_user_levels:
+    One row per (tenant, funnel, cohort_date, step): users whose level reached the step, the
+    conversion from step 1 and the median time to the step. Rebuilds the same cohort days as int_funnel_user_levels:
     [s - funnel_lookback_days(), e].
 -#}
 with
@@ -27,7 +27,16 @@ users_by_step as (
         levels.cohort_date as cohort_date,
         funnel_steps.step_index as step_index,
         any(funnel_steps.event) as step_event,
-        toUInt64(countIf(levels.level >= funnel_steps.step_index)) as users
+        toUInt64(countIf(levels.level >= funnel_steps.step_index)) as users,
+        -- median over the users who reached the step; null when none did
+        if(
+            users = 0,
+            null,
+            quantileExactInclusiveIf(0.5)(
+                assumeNotNull(levels.seconds_to_step[funnel_steps.step_index]),
+                levels.level >= funnel_steps.step_index
+            )
+        ) as median_seconds_to_step
     from levels
     inner join funnel_steps
         on levels.funnel_id = funnel_steps.funnel_id
@@ -43,7 +52,8 @@ final as (
         step_event,
         users,
         users / sum(if(step_index = 1, users, 0))
-            over (partition by tenant_id, funnel_id, cohort_date) as conversion_rate
+            over (partition by tenant_id, funnel_id, cohort_date) as conversion_rate,
+        median_seconds_to_step
     from users_by_step
 )
 
