@@ -232,6 +232,46 @@ QUERIES: list[tuple[str, str, str]] = [
         "WHERE plan = '{p}' AND kpi_date BETWEEN toDate('{d}') - 29 AND toDate('{d}') "
         "ORDER BY date, metric",
     ),
+    (
+        "user_lifecycle_daily: last 30 days",
+        "SELECT date, new_users, returning_users, resurrecting_users, dormant_users, stickiness "
+        "FROM bi.user_lifecycle_daily "
+        "WHERE tenant_id = '{t}' AND date BETWEEN toDate('{d}') - 29 AND toDate('{d}') "
+        "ORDER BY date",
+        "SELECT kpi_date AS date, new_users, returning_users, resurrecting_users, "
+        "dormant_users, stickiness FROM analytics.fct_tenant_kpis_daily "
+        "WHERE tenant_id = '{t}' AND kpi_date BETWEEN toDate('{d}') - 29 AND toDate('{d}') "
+        "ORDER BY date",
+    ),
+    (
+        "feature_adoption_daily: last 30 days",
+        "SELECT date, feature, users, new_adopters, adoption_rate_30d "
+        "FROM bi.feature_adoption_daily "
+        "WHERE tenant_id = '{t}' AND date BETWEEN toDate('{d}') - 29 AND toDate('{d}') "
+        "ORDER BY date, feature",
+        "SELECT usage_date AS date, feature, users, new_adopters, adoption_rate_30d "
+        "FROM analytics.fct_feature_adoption_daily "
+        "WHERE tenant_id = '{t}' AND usage_date BETWEEN toDate('{d}') - 29 AND toDate('{d}') "
+        "ORDER BY date, feature",
+    ),
+    (
+        "retention_weekly: heat-map",
+        "SELECT cohort_week, week_n, cohort_size, retained_users, retention_rate "
+        "FROM bi.retention_weekly WHERE tenant_id = '{t}' ORDER BY cohort_week, week_n",
+        "SELECT cohort_week, week_n, cohort_size, retained_users, retention_rate "
+        "FROM analytics.fct_retention_weekly WHERE tenant_id = '{t}' "
+        "ORDER BY cohort_week, week_n",
+    ),
+    (
+        "kpi_alerts: last 30 days",
+        "SELECT date, rule_id, value, baseline, change FROM bi.kpi_alerts "
+        "WHERE tenant_id = '{t}' AND date BETWEEN toDate('{d}') - 29 AND toDate('{d}') "
+        "ORDER BY date DESC",
+        "SELECT kpi_date AS date, rule_id, value, baseline, change "
+        "FROM analytics.fct_kpi_alerts "
+        "WHERE tenant_id = '{t}' AND kpi_date BETWEEN toDate('{d}') - 29 AND toDate('{d}') "
+        "ORDER BY date DESC",
+    ),
 ]
 MODES = ("tenant · bi", "analyst · bi", "admin · bi", "admin · analytics")
 

@@ -80,13 +80,18 @@ FROM bi.funnel_daily AS v
 GROUP BY funnel_id, step_index ORDER BY funnel_id, step_index
 """
 
-RETENTION_SQL = """
-SELECT cohort_date, day_n, sum(v.cohort_size) AS cohort_size,
+def _retention_sql(view: str, cohort: str, offset: str) -> str:
+    return f"""
+SELECT {cohort}, {offset}, sum(v.cohort_size) AS cohort_size,
        sum(v.retained_users) AS retained_users,
        if(sum(v.cohort_size) = 0, 0, sum(v.retained_users) / sum(v.cohort_size)) AS retention_rate
-FROM bi.retention_cohorts AS v
-GROUP BY cohort_date, day_n ORDER BY cohort_date, day_n
+FROM bi.{view} AS v
+GROUP BY {cohort}, {offset} ORDER BY {cohort}, {offset}
 """
+
+
+RETENTION_SQL = _retention_sql("retention_cohorts", "cohort_date", "day_n")
+WEEKLY_RETENTION_SQL = _retention_sql("retention_weekly", "cohort_week", "week_n")
 
 # Percentiles do not add up across days or tenants: the report shows the request-weighted
 # mean of the daily per-tenant percentiles, and says so.
@@ -134,14 +139,6 @@ SELECT date, feature, sum(v.users) AS users, sum(v.new_adopters) AS new_adopters
        sum(v.adopters_30d) AS adopters_30d
 FROM bi.feature_adoption_daily AS v
 GROUP BY date, feature ORDER BY date, feature
-"""
-
-WEEKLY_RETENTION_SQL = """
-SELECT cohort_week, week_n, sum(v.cohort_size) AS cohort_size,
-       sum(v.retained_users) AS retained_users,
-       if(sum(v.cohort_size) = 0, 0, sum(v.retained_users) / sum(v.cohort_size)) AS retention_rate
-FROM bi.retention_weekly AS v
-GROUP BY cohort_week, week_n ORDER BY cohort_week, week_n
 """
 
 ALERTS_SQL = """
