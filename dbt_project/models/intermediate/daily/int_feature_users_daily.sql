@@ -5,6 +5,9 @@
     that day and distinct users over the 30 days ending that day. As with mau, each
     feature-user-day counts toward the 30 days starting on it, so a run for [s, e] rebuilds
     days [s, e + 29] from feature-user-days [s - 29, e + 29].
+    A use counts toward the days up to the user's next use of the feature (at most 30): each
+    (user, day) of the 30-day window then appears once, so count() replaces a distinct count,
+    and a daily user adds one row per day instead of thirty.
 -#}
 with
 
@@ -13,7 +16,11 @@ feature_days as (
         tenant_id,
         user_id,
         feature,
-        usage_date
+        usage_date,
+        leadInFrame(toNullable(usage_date), 1, null) over (
+            partition by tenant_id, feature, user_id order by usage_date
+            rows between current row and unbounded following
+        ) as next_usage_date
     from {{ ref('int_feature_user_days') }}
     where {{ partition_window('usage_date', 29, 29) }}
 ),
@@ -21,12 +28,11 @@ feature_days as (
 feature_days_by_metric_date as (
     select
         tenant_id,
-        user_id,
         feature,
         usage_date + days_ago as metric_date,
         days_ago
     from feature_days
-    array join range(30) as days_ago
+    array join range(toUInt32(least(30, coalesce(next_usage_date - usage_date, 30)))) as days_ago
 ),
 
 final as (
@@ -34,8 +40,8 @@ final as (
         tenant_id,
         feature,
         metric_date as usage_date,
-        toUInt64(uniqExactIf(user_id, days_ago = 0)) as users,
-        toUInt64(uniqExact(user_id)) as adopters_30d
+        toUInt64(countIf(days_ago = 0)) as users,
+        toUInt64(count()) as adopters_30d
     from feature_days_by_metric_date
     where {{ partition_window('metric_date', 0, 29) }}
     group by tenant_id, feature, metric_date

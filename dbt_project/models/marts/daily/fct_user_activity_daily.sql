@@ -13,30 +13,36 @@ user_days as (
         tenant_id,
         user_id,
         activity_date,
-        events
+        events,
+        leadInFrame(toNullable(activity_date), 1, null) over (
+            partition by tenant_id, user_id order by activity_date
+            rows between current row and unbounded following
+        ) as next_activity_date
     from {{ ref('int_user_days_active') }}
     where {{ partition_window('activity_date', 29, 29) }}
 ),
 
 user_days_by_metric_date as (
-    -- days_ago = how many days before metric_date the user was active
+    -- days_ago = days since the user's latest active day on or before metric_date: each
+    -- active day stands for the days up to the next one (at most 30), so every (user,
+    -- metric_date) appears once and the windows are plain counts
     select
         tenant_id,
-        user_id,
         activity_date + days_ago as metric_date,
         days_ago,
         if(days_ago = 0, events, 0) as events_on_metric_date
     from user_days
-    array join range(30) as days_ago
+    array join range(toUInt32(least(30, coalesce(next_activity_date - activity_date, 30))))
+        as days_ago
 ),
 
 tenant_days as (
     select
         tenant_id,
         metric_date as activity_date,
-        toUInt64(uniqExactIf(user_id, days_ago = 0)) as dau,
-        toUInt64(uniqExactIf(user_id, days_ago <= 6)) as wau,
-        toUInt64(uniqExact(user_id)) as mau,
+        toUInt64(countIf(days_ago = 0)) as dau,
+        toUInt64(countIf(days_ago <= 6)) as wau,
+        toUInt64(count()) as mau,
         toUInt64(sum(events_on_metric_date)) as events
     from user_days_by_metric_date
     where {{ partition_window('metric_date', 0, 29) }}
