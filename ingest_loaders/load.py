@@ -8,6 +8,8 @@
    loaded (a CSV file always: its row count is not known without parsing it) is it read a
    second time for the bad rows, which go to a staging copy of rejects with their reason.
 3. Every row read is accounted for (read = loaded + rejected) or the load fails.
+   Repeated deliveries of an id are marked in the stage (`deliveries.py`): raw keeps every
+   copy, staging reads the first.
 4. The day is swapped in with `ALTER TABLE … REPLACE PARTITION`: readers see the old day
    or the new day, never half of one. A failure before the swap leaves the old day intact.
 5. Every file is recorded in `raw.load_ledger`.
@@ -29,6 +31,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from ingest_loaders import ledger
+from ingest_loaders.deliveries import mark_repeats
 from ingest_loaders.errors import LoadError, TerminalLoadError, classify, first_line
 from ingest_loaders.landing import Landing, LandingFile, Partition
 from ingest_loaders.read_sql import (
@@ -53,9 +56,12 @@ EXTERNAL_ERRORS = (OSError, BotoCoreError, ClientError, ClickHouseError)
 
 
 def load_partition(
-    client: Client, landing: Landing, source_name: str, day: dt.date, *, force: bool = False
+    client: Client, landing: Landing, source_name: str, day: dt.date, *, force: bool = False,
+    tables_ensured: bool = False,
 ) -> LoadResult:
-    """Load a complete partition; `force` reloads it even if its files are unchanged."""
+    """Load a complete partition; `force` reloads it even if its files are unchanged.
+
+    `tables_ensured`: the caller ran `ensure_raw_tables` on this warehouse already."""
     started = time.perf_counter()
     source = SOURCES[source_name]
     try:
@@ -65,7 +71,8 @@ def load_partition(
     if partition is None:
         return LoadResult(source.name, day, "incomplete", seconds=time.perf_counter() - started)
 
-    ensure_raw_tables(client)
+    if not tables_ensured:
+        ensure_raw_tables(client)
     current = {(f.key, f.fingerprint) for f in partition.files}
     if not force and ledger.last_loaded_files(client, source.name, day) == current:
         return LoadResult(
@@ -96,6 +103,8 @@ class _PartitionLoad:
             layouts = self._evolve_schema(loaded)
             self.scratch.create()
             counts, reasons = self._load_rows(loaded, layouts)
+            repeated = mark_repeats(self.client, self.source, self.scratch.stage,
+                                    self.scratch.repeats)
             entries = [
                 ledger.LedgerEntry(
                     f.key, f.fingerprint, f.size, *counts.get(f.key, (0, 0, 0)), "loaded"
@@ -127,7 +136,8 @@ class _PartitionLoad:
             if e.file
         ]
         return LoadResult(
-            name, day, "loaded", self.load_id, files, self.part.ignored, reasons
+            name, day, "loaded", self.load_id, files, self.part.ignored, reasons,
+            rows_repeated=repeated,
         )
 
     def _distinct_files(self) -> tuple[list[LandingFile], list[ledger.LedgerEntry]]:

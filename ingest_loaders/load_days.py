@@ -49,7 +49,7 @@ def load_days(
     def load(day: dt.date) -> LoadResult:
         client = free.get()
         try:
-            result = load_partition(client, landing, source_name, day)
+            result = load_partition(client, landing, source_name, day, tables_ensured=True)
         finally:
             free.put(client)
         if on_loaded:

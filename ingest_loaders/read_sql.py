@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from ingest_loaders.deliveries import FIRST
 from ingest_loaders.sources import Column, Source
 
 _WRAPPER = re.compile(r"^(?:LowCardinality|Nullable)\((.*)\)$")
@@ -200,7 +201,8 @@ READ_SETTINGS = {
 
 
 def stage_insert_sql(source: Source, stage_table: str, rows: str) -> str:
-    """INSERT the good rows of `rows` (a validated_select_sql) into the stage, with lineage.
+    """INSERT the good rows of `rows` (a validated_select_sql) into the stage, with lineage;
+    every row as a first delivery until `deliveries.mark_repeats` marks the repeats.
 
     Parameters: `day`, `load_id`, `loaded_at` plus those of `rows`.
     """
@@ -208,8 +210,10 @@ def stage_insert_sql(source: Source, stage_table: str, rows: str) -> str:
     parsed = ", ".join(f"p_{c}" for c in source.column_names)
     return f"""
         INSERT INTO {stage_table}
-            ({columns}, _partition_date, _source_file, _source_row, _load_id, _loaded_at)
-        SELECT {parsed}, {{day:Date}}, _file_name, _row, {{load_id:String}}, {{loaded_at:DateTime}}
+            ({columns}, _partition_date, _source_file, _source_row, _load_id, _loaded_at,
+             _delivery)
+        SELECT {parsed}, {{day:Date}}, _file_name, _row, {{load_id:String}}, {{loaded_at:DateTime}},
+               {FIRST}
         FROM ({rows}) WHERE _reason = ''
     """
 

@@ -25,6 +25,7 @@ class LoadResult:
     files: list[FileResult] = field(default_factory=list)
     ignored_files: tuple[str, ...] = ()
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    rows_repeated: int = 0  # loaded rows that repeat a delivery of the day (kept, marked)
     seconds: float = 0.0
 
     @property

@@ -26,6 +26,7 @@ class ScratchTables:
         self.prefix = f"_load_{source.name}_{day:%Y%m%d}_"
         self.stage = f"raw.{self.prefix}{load_id}_stage"
         self.rejects = f"raw.{self.prefix}{load_id}_rejects"
+        self.repeats = f"raw.{self.prefix}{load_id}_repeats"  # made by deliveries.mark_repeats
         self.source = source
 
     def create(self) -> None:
@@ -42,7 +43,7 @@ class ScratchTables:
                 self.client.command(f"ALTER TABLE {self.stage} ADD COLUMN `{name}` {ch_type}")
 
     def drop(self) -> None:
-        for table in (self.stage, self.rejects):
+        for table in (self.stage, self.rejects, self.repeats):
             try:
                 self.client.command(f"DROP TABLE IF EXISTS {table} SYNC")
             except ClickHouseError as e:  # harmless: named by its load, dropped by the next one

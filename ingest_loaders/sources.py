@@ -33,6 +33,7 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_row", "UInt64"),
     ("_load_id", "LowCardinality(String)"),
     ("_loaded_at", "DateTime('UTC')"),
+    ("_delivery", "UInt8"),  # 1 first delivery of its key that day, 2 a repeat (deliveries.py)
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -68,11 +69,14 @@ class Source:
     file_format: FileFormat
     columns: tuple[Column, ...]
     order_by: tuple[str, ...]
-    id_column: str | None  # the delivery id; duplicates are kept in raw, deduped in staging
+    id_column: str | None  # the delivery id; repeats are kept in raw, marked by the loader
     day_column: str | None  # must fall on the partition's day
     day_check: DayCheck
     description: str
     schema_policy: SchemaPolicy = "evolve"
+    # What identifies one delivery within a day: the id column, unless the id is unique
+    # only within another column (users: within the tenant).
+    delivery_key: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -133,6 +137,14 @@ def read_declaration(path: Path) -> Source:
     for key in ("id_column", "day_column"):
         if raw.get(key) is not None and raw[key] not in names:
             raise DeclarationError(f"{path}: {key} {raw[key]!r} is not one of the columns")
+    id_column = raw.get("id_column")
+    delivery_key = tuple(raw.get("delivery_key") or ([id_column] if id_column else []))
+    misnamed = any(c not in names for c in delivery_key)
+    if delivery_key and (id_column not in delivery_key or misnamed):
+        raise DeclarationError(
+            f"{path}: delivery_key must name declared columns, id_column among them: "
+            f"{delivery_key!r}"
+        )
     order_by = tuple(raw.get("order_by") or ())
     if not order_by or any(c not in names for c in order_by):
         raise DeclarationError(f"{path}: order_by must name declared columns: {order_by!r}")
@@ -144,12 +156,13 @@ def read_declaration(path: Path) -> Source:
         file_format=_choice(path, "format", raw.get("format"), get_args(FileFormat)),
         columns=columns,
         order_by=order_by,
-        id_column=raw.get("id_column"),
+        id_column=id_column,
         day_column=raw.get("day_column"),
         day_check=day_check,
         description=" ".join(str(raw.get("description", "")).split()),
         schema_policy=_choice(path, "schema_policy", raw.get("schema_policy", "evolve"),
                               get_args(SchemaPolicy)),
+        delivery_key=delivery_key,
     )
 
 

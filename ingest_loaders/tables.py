@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
 
+from ingest_loaders.deliveries import mark_unmarked_days
 from ingest_loaders.sources import LINEAGE_COLUMNS, SOURCES, Source
 
 LEDGER_TABLE = "raw.load_ledger"
@@ -98,6 +99,10 @@ def ensure_raw_tables(client: Client) -> None:
     for source in SOURCES.values():
         declared_since = [c for c in source.columns if c.name not in columns[source.name]]
         add_columns(client, source.table, [(c.name, c.ch_type) for c in declared_since])
+        for name, ch_type in LINEAGE_COLUMNS:  # a table made before a lineage column was
+            if name not in columns[source.name]:
+                client.command(f"ALTER TABLE {source.table} ADD COLUMN `{name}` {ch_type}")
+        mark_unmarked_days(client, source)
 
 
 def export_columns(client: Client, table: str) -> dict[str, str]:

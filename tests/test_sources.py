@@ -85,7 +85,7 @@ select
     _partition_date as snapshot_date,
     state = 'on' as is_on
 from {{ source('raw', 'feature_flags') }}
-limit 1 by snapshot_date, tenant_id, flag_id
+where _delivery = 1
 """
 
 

@@ -39,9 +39,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("valid_values", "Great Expectations, on a sample of up to 20k rows: no impossible "
               "values (HTTP status outside 100-599, negative latency, bytes or money, "
               "currency other than USD, unknown plan, an email instead of its hash).", "ERROR"),
-    CheckSpec("ids_unique", "Distinct ids vs rows within the day (SQL, over 64-bit id "
-              "hashes): at-least-once duplicates are expected and deduplicated in staging; "
-              "more than 2% is suspicious.",
+    CheckSpec("ids_unique", "Repeated deliveries vs rows within the day (SQL, exact: the "
+              "rows the loader marked repeats): at-least-once duplicates are expected and "
+              "dropped in staging; more than 2% is suspicious.",
               "WARN"),
     CheckSpec("schema_unchanged", "The files have the declared columns and types "
               "(sources/<name>.yml): no column added, discarded, missing, widened or rejected "

@@ -44,6 +44,8 @@ def day_metadata(r: LoadResult, rows_in_raw: int) -> dict[str, dg.MetadataValue]
         "rows_read": dg.MetadataValue.int(r.rows_read),
         "rows_loaded": dg.MetadataValue.int(r.rows_loaded),
         "rows_rejected": dg.MetadataValue.int(r.rows_rejected),
+        # loaded rows that repeat an id's delivery that day: kept in raw, not in staging
+        "rows_repeated": dg.MetadataValue.int(r.rows_repeated),
         "files_loaded": dg.MetadataValue.int(sum(f.status == "loaded" for f in r.files)),
         "bytes_read": dg.MetadataValue.int(r.bytes_read),
         "seconds": dg.MetadataValue.float(round(r.seconds, 3)),

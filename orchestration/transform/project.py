@@ -47,7 +47,9 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 def prepare_manifest() -> None:
     """`dbt parse` → dbt_project/target/manifest.json. Opens no warehouse connection."""
-    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
+    # Where DbtProject looks for it, even when DBT_TARGET_PATH points the runs elsewhere.
+    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+           "DBT_TARGET_PATH": str(DBT_PROJECT_DIR / "target")}
     result = subprocess.run(
         [dbt_executable(), "parse", "--quiet"],
         cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,

@@ -3,6 +3,7 @@ with
 
 source as (
     select * from {{ source('raw', 'api_requests') }}
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -22,12 +23,6 @@ renamed as (
         _partition_date as request_date,
         _loaded_at as loaded_at
     from source
-),
-
-deduped as (
-    select *
-    from renamed
-    limit 1 by request_date, request_id
 )
 
-select * from deduped
+select * from renamed

@@ -4,6 +4,7 @@ with
 
 source as (
     select * from {{ source('raw', 'billing_line_items') }}
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -19,12 +20,6 @@ renamed as (
         currency,
         _loaded_at as loaded_at
     from source
-),
-
-deduped as (
-    select *
-    from renamed
-    limit 1 by usage_date, line_item_id
 )
 
-select * from deduped
+select * from renamed

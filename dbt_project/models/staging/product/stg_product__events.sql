@@ -1,10 +1,11 @@
 -- One row per product event: duplicated deliveries of an event_id count once.
 -- The loader guarantees ts falls on the partition's day, so event_date = the partition and
--- a filter on event_date prunes raw partitions (it is pushed below the dedupe).
+-- a filter on event_date prunes raw partitions.
 with
 
 source as (
     select * from {{ source('raw', 'product_events') }}
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -23,12 +24,6 @@ renamed as (
         event_version,
         _loaded_at as loaded_at
     from source
-),
-
-deduped as (
-    select *
-    from renamed
-    limit 1 by event_date, event_id
 )
 
-select * from deduped
+select * from renamed

@@ -4,6 +4,7 @@ with
 
 source as (
     select * from {{ source('raw', 'tenants') }}
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -17,12 +18,6 @@ renamed as (
         is_active,
         _loaded_at as loaded_at
     from source
-),
-
-deduped as (
-    select *
-    from renamed
-    limit 1 by snapshot_date, tenant_id
 )
 
-select * from deduped
+select * from renamed

@@ -4,6 +4,7 @@ with
 
 source as (
     select * from {{ source('raw', 'users') }}
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -16,12 +17,6 @@ renamed as (
         email_sha256,
         _loaded_at as loaded_at
     from source
-),
-
-deduped as (
-    select *
-    from renamed
-    limit 1 by snapshot_date, tenant_id, user_id
 )
 
-select * from deduped
+select * from renamed
