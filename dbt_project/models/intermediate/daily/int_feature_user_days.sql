@@ -11,7 +11,7 @@ feature_events as (
         user_id,
         event_date,
         properties
-    from {{ ref('int_product_events_deduped') }}
+    from {{ ref('stg_product__events') }}
     where {{ partition_window('event_date') }}
         and event = 'feature_used'
 ),

@@ -44,7 +44,7 @@ events as (
         event,
         event_date,
         occurred_at
-    from {{ ref('int_product_events_deduped') }}
+    from {{ ref('stg_product__events') }}
     where {{ partition_window('event_date', funnel_lookback_days(), funnel_lookback_days()) }}
         and event in (select funnel_steps.event from funnel_steps)
 ),

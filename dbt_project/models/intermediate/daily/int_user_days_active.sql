@@ -1,8 +1,7 @@
 {{ config(partition_by='activity_date', order_by=['tenant_id', 'activity_date', 'user_id'], build_in_day_batches=true) }}
 
 -- One row per (tenant, user, day) on which the user was active (>= 1 product event).
--- The compact building block for dau/wau/mau, first-seen and retention. Reads the deduplicated
--- events of int_product_events_deduped (deduplicating the raw events again would cost a second pass).
+-- The compact building block for dau/wau/mau, first-seen and retention.
 with
 
 events as (
@@ -11,7 +10,7 @@ events as (
         user_id,
         event_date,
         occurred_at
-    from {{ ref('int_product_events_deduped') }}
+    from {{ ref('stg_product__events') }}
     where {{ partition_window('event_date') }}
 ),
 

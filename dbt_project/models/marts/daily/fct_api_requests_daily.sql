@@ -1,7 +1,7 @@
 {{ config(partition_by='request_date', order_by=['tenant_id', 'request_date', 'service'], build_in_day_batches=true) }}
 
--- The API numbers of a (tenant, day) at two grains in one pass over the requests (reading and
--- deduplicating tens of millions of requests is the expensive part, so it is done once):
+-- The API numbers of a (tenant, day) at two grains in one pass over the requests (reading
+-- tens of millions of requests is the expensive part, so it is done once):
 -- per service (is_tenant_total = false) and over all services (true, service = ''), each with
 -- its own exact percentiles: a tenant's p95 is over all its requests, not a mix of services'.
 with
