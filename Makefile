@@ -53,11 +53,12 @@ dev: $(INSTALLED)
 	mkdir -p .dagster && test -f .dagster/dagster.yaml || cp dagster.yaml .dagster/dagster.yaml
 	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} $(BIN)/dagster dev -w workspace.yaml
 
-## Benchmarks (slow, ~25 min; figures go to BENCHMARKS.md): the loader, the pipeline
-## (30-day backfill, daily incremental cost after 10 vs 59 days, dashboard latency), and the
-## access model at 10,000 tenants.
+## Benchmarks (slow, ~30 min; figures go to BENCHMARKS.md): the loader, days loaded at a
+## time, the pipeline (30-day backfill, daily incremental cost after 10 vs 59 days, dashboard
+## latency), and the access model at 10,000 tenants.
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.loader
+	$(BIN)/python -m bench.load_workers
 	$(BIN)/python -m bench.pipeline --inc-history 10,59 --inc-repeat 2
 	$(BIN)/python -m bench.access --tenants 10,10000 --repeat 20 --rounds 3
 
