@@ -26,7 +26,11 @@ _MUTATION_SETTINGS = {"mutations_sync": 2}
 
 
 def repeats_sql(source: Source, table: str, where: str = "1") -> str:
-    """The identities of the rows of `table` (matching `where`) that repeat a delivery."""
+    """The identities of the rows of `table` (matching `where`) that repeat a delivery.
+
+    The keys seen more than once are found by their 64-bit hashes first (grouping fixed-size
+    values: about twice as fast as the strings); the copies are then told apart by the exact
+    key, so a hash shared by two different keys marks nothing."""
     key = ", ".join(f"`{c}`" for c in source.delivery_key)
     return f"""
         SELECT _partition_date, _source_file, _source_row FROM (
@@ -34,9 +38,9 @@ def repeats_sql(source: Source, table: str, where: str = "1") -> str:
                    row_number() OVER (PARTITION BY _partition_date, {key}
                                       ORDER BY _source_file, _source_row) AS copy
             FROM {table}
-            WHERE ({where}) AND (_partition_date, {key}) IN (
-                SELECT _partition_date, {key} FROM {table} WHERE {where}
-                GROUP BY _partition_date, {key} HAVING count() > 1
+            WHERE ({where}) AND cityHash64(_partition_date, {key}) IN (
+                SELECT key_hash FROM {table} WHERE {where}
+                GROUP BY cityHash64(_partition_date, {key}) AS key_hash HAVING count() > 1
             )
         )
         WHERE copy > 1
