@@ -242,7 +242,7 @@ def test_report_screenshots(
     for name, html in (("report-tenant", tenant_html), ("report-analyst", analyst_html)):
         page = tmp_path / f"{name}.html"
         page.write_text(html)
-        png = screenshot(page.as_uri(), SCREENSHOTS / f"{name}.png", width=1400, height=2200)
-        assert png_size(png) == (1400, 2200)
+        png = screenshot(page.as_uri(), SCREENSHOTS / f"{name}.png", width=1400, height=4200)
+        assert png_size(png) == (1400, 4200)
         # A blank or unstyled page compresses to almost nothing; charts and text do not.
         assert png.stat().st_size > 60_000, f"{png} looks empty"
