@@ -100,7 +100,6 @@ def main() -> int:
         print(block)
         if not args.no_markdown:
             write_block(args.markdown, block, MD_BEGIN, MD_END, SECTION)
-            print(f"updated {args.markdown}")
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -637,7 +637,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"process peak RSS over the whole run: {ru.ru_maxrss / 1024:.0f} MB")
         if not args.no_markdown:
             write_block(args.markdown, md, MD_BEGIN, MD_END, SECTION)
-            print(f"updated {args.markdown}")
         return 0
     finally:
         if server is not None:

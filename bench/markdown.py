@@ -15,3 +15,4 @@ def write_block(path: Path, block: str, begin: str, end: str, section: str) -> N
     else:
         text = text.rstrip("\n") + f"\n\n{section}\n\n{block}\n"
     path.write_text(text)
+    print(f"updated {path}")

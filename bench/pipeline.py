@@ -404,7 +404,6 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         if not args.no_markdown:
             write_block(args.markdown, md, MD_BEGIN, MD_END, SECTION)
-            print(f"updated {args.markdown}")
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

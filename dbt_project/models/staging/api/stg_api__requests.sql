@@ -3,7 +3,6 @@ with
 
 source as (
     select * from {{ source('raw', 'api_requests') }}
-    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -23,6 +22,7 @@ renamed as (
         _partition_date as request_date,
         _loaded_at as loaded_at
     from source
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 )
 
 select * from renamed

@@ -4,7 +4,6 @@ with
 
 source as (
     select * from {{ source('raw', 'billing_line_items') }}
-    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -20,6 +19,7 @@ renamed as (
         currency,
         _loaded_at as loaded_at
     from source
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 )
 
 select * from renamed

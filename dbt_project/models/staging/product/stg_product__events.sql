@@ -5,7 +5,6 @@ with
 
 source as (
     select * from {{ source('raw', 'product_events') }}
-    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -24,6 +23,7 @@ renamed as (
         event_version,
         _loaded_at as loaded_at
     from source
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 )
 
 select * from renamed

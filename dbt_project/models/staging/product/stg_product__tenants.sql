@@ -4,7 +4,6 @@ with
 
 source as (
     select * from {{ source('raw', 'tenants') }}
-    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -18,6 +17,7 @@ renamed as (
         is_active,
         _loaded_at as loaded_at
     from source
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 )
 
 select * from renamed

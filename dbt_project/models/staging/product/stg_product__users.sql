@@ -4,7 +4,6 @@ with
 
 source as (
     select * from {{ source('raw', 'users') }}
-    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 ),
 
 renamed as (
@@ -17,6 +16,7 @@ renamed as (
         email_sha256,
         _loaded_at as loaded_at
     from source
+    where _delivery = 1  -- the first delivery of each id that day (the loader marks repeats)
 )
 
 select * from renamed
