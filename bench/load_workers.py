@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -55,8 +54,8 @@ def main() -> int:
     from saas_warehouse.warehouse import ensure_databases, open_warehouse
     from sample_exports import generate
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-load-workers-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="bench-load-workers-") as tmp_name:
+        tmp = Path(tmp_name)
         landing_dir = tmp / "landing"
         log(f"generating {args.days} days at events_per_day={args.events_per_day:,} …")
         gen = generate(str(landing_dir), args.start, args.days, tenants=24, seed=7,
@@ -100,9 +99,7 @@ def main() -> int:
         print(block)
         if not args.no_markdown:
             write_block(args.markdown, block, MD_BEGIN, MD_END, SECTION)
-        return 0
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
