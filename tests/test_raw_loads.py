@@ -33,14 +33,16 @@ def raw_of(*sources: str) -> dg.AssetSelection:
     return dg.AssetSelection.assets(*(["raw", s] for s in sources))
 
 
-def partition_row_counts(instance: dg.DagsterInstance, source: str) -> dict[dt.date, int]:
-    """Each materialized (source, day) partition → its latest `dagster/row_count`."""
+def partition_row_counts(
+    instance: dg.DagsterInstance, source: str, key: str = "dagster/row_count"
+) -> dict[dt.date, int]:
+    """Each materialized (source, day) partition → its latest metadata value `key`."""
     records = instance.fetch_materializations(dg.AssetKey(["raw", source]), limit=1000).records
     counts: dict[dt.date, int] = {}
     for record in reversed(records):  # oldest first: the latest per partition wins
         event = record.asset_materialization
         assert event is not None and event.partition is not None
-        counts[dt.date.fromisoformat(event.partition)] = event.metadata["dagster/row_count"].value
+        counts[dt.date.fromisoformat(event.partition)] = event.metadata[key].value
     return counts
 
 
@@ -78,6 +80,11 @@ def test_local_load_matches_the_files(settings: Settings, landing_dir: Path, ins
         assert partition_row_counts(instance, source) == file_row_counts(
             landing_dir, source, DAYS
         ), source
+    for source in ("product_events", "api_requests"):  # and its repeated deliveries
+        repeats = {day: rows - distinct for day in DAYS
+                   for rows, distinct in [expected_counts(landing_dir, source, [day])]}
+        assert sum(repeats.values()) > 0  # the sample exports repeat some ids
+        assert partition_row_counts(instance, source, "rows_repeated") == repeats, source
     # Generated data is valid: nothing rejected, and the ledger accounts for every row.
     assert query(settings.warehouse_url, "SELECT count() FROM raw.rejects") == [(0,)]
     ledger = query(
