@@ -151,6 +151,9 @@ class PeakRss:
 # Statement → step of load_partition, for the breakdown of where "ours" spends its time.
 _STEPS = (
     (re.compile(r"^\s*CREATE (DATABASE|TABLE) IF NOT EXISTS", re.S), "ensure_raw_tables (DDL)"),
+    (re.compile(r"_repeats ENGINE = Memory|UPDATE _delivery|FROM raw\._load_\w+_repeats", re.S),
+     "mark repeated deliveries"),
+    (re.compile(r"_delivery = 0", re.S), "ensure_raw_tables (DDL)"),  # days to mark? none
     (re.compile(r"^\s*CREATE TABLE raw\._load_", re.S), "create scratch tables"),
     (re.compile(r"^\s*DESCRIBE TABLE", re.S), "schema check (DESCRIBE s3())"),
     (re.compile(r"^\s*SELECT line FROM", re.S), "schema check (CSV header)"),
