@@ -48,21 +48,8 @@ def repeats_sql(source: Source, table: str, where: str = "1") -> str:
 
 
 def mark_repeats(client: Client, source: Source, stage: str, repeats: str) -> int:
-    """Mark the repeats in a load's stage table (staged as FIRST); how many there were.
-
-    `repeats` is a scratch table for their identities: a mutation would re-run a subquery
-    over the stage for every part it rewrites.
-    """
-    if not source.delivery_key:
-        return 0
-    client.command(f"CREATE TABLE {repeats} ENGINE = Memory AS {repeats_sql(source, stage)}")
-    count = _count(client, repeats)
-    if count:
-        client.command(
-            f"ALTER TABLE {stage} UPDATE _delivery = {REPEAT} WHERE {_ROW} IN {repeats}",
-            settings=_MUTATION_SETTINGS,
-        )
-    return count
+    """Mark the repeats in a load's stage table (staged as FIRST); how many there were."""
+    return _mark(client, source, stage, "1", repeats, only_if_repeats=True)
 
 
 def mark_unmarked_days(client: Client, source: Source) -> None:
@@ -75,21 +62,32 @@ def mark_unmarked_days(client: Client, source: Source) -> None:
     if not _count(client, source.table, unmarked):
         return
     started = time.perf_counter()
-    repeats = f"raw._mark_deliveries_{source.name}_{uuid.uuid4().hex[:12]}"
+    _mark(client, source, source.table, unmarked,
+          f"raw._mark_deliveries_{source.name}_{uuid.uuid4().hex[:12]}", only_if_repeats=False)
+    log.info("marked the repeated deliveries of the days %s held from before the marking "
+             "(%.1f s)", source.table, time.perf_counter() - started)
+
+
+def _mark(client: Client, source: Source, table: str, where: str, repeats: str, *,
+          only_if_repeats: bool) -> int:
+    """Set `_delivery` of the rows of `table` matching `where`: REPEAT or FIRST.
+
+    `repeats` is a scratch table (dropped here) for the repeats' identities: a mutation would
+    re-run a subquery over `table` for every part it rewrites."""
+    count = 0
     value = str(FIRST)
     try:
         if source.delivery_key:
             client.command(f"CREATE TABLE {repeats} ENGINE = Memory AS "
-                           f"{repeats_sql(source, source.table, unmarked)}")
+                           f"{repeats_sql(source, table, where)}")
+            count = _count(client, repeats)
             value = f"if({_ROW} IN {repeats}, {REPEAT}, {FIRST})"
-        client.command(
-            f"ALTER TABLE {source.table} UPDATE _delivery = {value} WHERE {unmarked}",
-            settings=_MUTATION_SETTINGS,
-        )
+        if count or not only_if_repeats:
+            client.command(f"ALTER TABLE {table} UPDATE _delivery = {value} WHERE {where}",
+                           settings=_MUTATION_SETTINGS)
     finally:
         client.command(f"DROP TABLE IF EXISTS {repeats} SYNC")
-    log.info("marked the repeated deliveries of the days %s held from before the marking "
-             "(%.1f s)", source.table, time.perf_counter() - started)
+    return count
 
 
 def _count(client: Client, table: str, where: str = "1") -> int:

@@ -26,7 +26,8 @@ class ScratchTables:
         self.prefix = f"_load_{source.name}_{day:%Y%m%d}_"
         self.stage = f"raw.{self.prefix}{load_id}_stage"
         self.rejects = f"raw.{self.prefix}{load_id}_rejects"
-        self.repeats = f"raw.{self.prefix}{load_id}_repeats"  # made by deliveries.mark_repeats
+        # made and dropped by deliveries.mark_repeats (a killed load's: by _drop_stale)
+        self.repeats = f"raw.{self.prefix}{load_id}_repeats"
         self.source = source
 
     def create(self) -> None:
@@ -43,7 +44,7 @@ class ScratchTables:
                 self.client.command(f"ALTER TABLE {self.stage} ADD COLUMN `{name}` {ch_type}")
 
     def drop(self) -> None:
-        for table in (self.stage, self.rejects, self.repeats):
+        for table in (self.stage, self.rejects):
             try:
                 self.client.command(f"DROP TABLE IF EXISTS {table} SYNC")
             except ClickHouseError as e:  # harmless: named by its load, dropped by the next one

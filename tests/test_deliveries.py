@@ -102,7 +102,9 @@ def test_days_loaded_before_the_marking_are_marked(wh) -> None:
         "a.parquet": sx.parquet_bytes(requests), "b.parquet": sx.parquet_bytes(repeats)})
     load_partition(client, landing_from_url(str(root)), "api_requests", day)
     marked = _marks(client, "raw.api_requests", day)
-    assert sorted(marked.values()).count(REPEAT) == 5
+    # b.parquet repeats 5 rows of a.parquet: its rows are the repeats, a's the firsts
+    assert {k for k, mark in marked.items() if mark == REPEAT} == {
+        ("b.parquet", row) for row in range(1, 6)}
 
     client.command("ALTER TABLE raw.api_requests DROP COLUMN _delivery")
     ensure_raw_tables(client)
