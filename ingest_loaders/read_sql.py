@@ -82,8 +82,8 @@ def nullable_type(ch_type: str) -> str:
     return t if t.startswith(("Array(", "Map(", "Tuple(", "Nested(")) else f"Nullable({t})"
 
 
-def _reason(source: Source, fmt: str, day: dt.date) -> str:
-    """multiIf(...) giving the first contract breach of a row, '' when there is none."""
+def _checks(source: Source, fmt: str, day: dt.date) -> list[tuple[str, str]]:
+    """(condition, reason) of every contract breach a row can have, in the order reported."""
     checks: list[tuple[str, str]] = []
     if fmt == "CSV":
         # A missing trailing field reads as NULL, an empty one as '' (READ_SETTINGS).
@@ -93,15 +93,16 @@ def _reason(source: Source, fmt: str, day: dt.date) -> str:
         checks.append(
             ("src__last_field IS NULL", "'the row has fewer fields than the header'")
         )
+    # On a Nullable column these are NULL for a NULL value (no breach) and run on the values
+    # in place: ifNull(src, '') would copy every string of the column first.
     for c in source.columns:
         if fmt == "CSV" or _is_string(c):
             checks.append(
-                (f"NOT isValidUTF8(ifNull(src_{c.name}, ''))",
-                 f"'{c.name} is not valid UTF-8'")
+                (f"NOT isValidUTF8(src_{c.name})", f"'{c.name} is not valid UTF-8'")
             )
         if c.max_bytes:
             checks.append(
-                (f"length(ifNull(src_{c.name}, '')) > {c.max_bytes}",
+                (f"length(src_{c.name}) > {c.max_bytes}",
                  f"concat('{c.name} is larger than {c.max_bytes} bytes: ', "
                  f"toString(length(src_{c.name})), ' bytes')")
             )
@@ -141,15 +142,15 @@ def _reason(source: Source, fmt: str, day: dt.date) -> str:
                 f"' is not the partition day {day.isoformat()}')",
             )
         )
-    args = ", ".join(f"{cond}, {reason}" for cond, reason in checks)
-    return f"multiIf({args}, '')"
+    return checks
 
 
 def validated_select_sql(
     source: Source, fmt: str, day: dt.date, table_fn: str, fields: tuple[str | None, ...]
 ) -> str:
     """SELECT over one file: the parsed columns `p_<name>` (nullable), `_file_name`, `_row`
-    (1-based), `_reason` ('' for a good row) and `_raw` (the row as read, JSON, for bad rows).
+    (1-based), `_bad` (the row breaks the contract), and for bad rows `_reason` (the first
+    breach) and `_raw` (the row as read, JSON).
 
     `source.columns` are the raw table's export columns; one the file lacks (not in
     `fields`) reads as NULL. Parameters: `file_name` plus those of `table_fn`.
@@ -171,13 +172,19 @@ def validated_select_sql(
     raw_row = ", ".join(f"src_{c.name} AS `{c.name}`" for c in source.columns)
     if fmt == "CSV":
         raw_row += ", src__extra_field AS `_extra_field`"
+    checks = _checks(source, fmt, day)
+    # A good row needs only the OR of the conditions (one UInt8); the reason, a string, is
+    # computed for bad rows alone. A NULL condition is no breach, as in multiIf.
+    any_breach = " OR ".join(f"ifNull({cond}, false)" for cond, _ in checks)
+    first_breach = ", ".join(f"{cond}, {reason}" for cond, reason in checks)
     return (
         "SELECT\n    "
         + ",\n    ".join(parsed)
         + ",\n    {file_name:String} AS _file_name,\n"
         "    toUInt64(src_row + 1) AS _row,\n"
-        f"    {_reason(source, fmt, day)} AS _reason,\n"
-        f"    if(_reason = '', '', formatRowNoNewline('JSONEachRow', {raw_row})) AS _raw\n"
+        f"    {any_breach} AS _bad,\n"
+        f"    if(_bad, multiIf({first_breach}, ''), '') AS _reason,\n"
+        f"    if(_bad, formatRowNoNewline('JSONEachRow', {raw_row}), '') AS _raw\n"
         f"FROM (SELECT {', '.join(inner)} FROM {table_fn})"
     )
 
@@ -214,7 +221,7 @@ def stage_insert_sql(source: Source, stage_table: str, rows: str) -> str:
              _delivery)
         SELECT {parsed}, {{day:Date}}, _file_name, _row, {{load_id:String}}, {{loaded_at:DateTime}},
                {FIRST}
-        FROM ({rows}) WHERE _reason = ''
+        FROM ({rows}) WHERE NOT _bad
     """
 
 
@@ -227,5 +234,5 @@ def rejects_insert_sql(rejects_table: str, rows: str) -> str:
         INSERT INTO {rejects_table}
         SELECT {{source:String}}, {{day:Date}}, _file_name, _row, _reason, _raw,
                {{load_id:String}}, {{loaded_at:DateTime}}
-        FROM ({rows}) WHERE _reason != ''
+        FROM ({rows}) WHERE _bad
     """
