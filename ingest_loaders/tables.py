@@ -15,18 +15,10 @@ _LINEAGE = {name for name, _ in LINEAGE_COLUMNS}
 LEDGER_DDL = f"""
 CREATE TABLE IF NOT EXISTS {LEDGER_TABLE}
 (
-    load_id String,
-    source LowCardinality(String),
-    partition_date Date,
-    file String,
-    fingerprint String,
-    size_bytes UInt64,
-    rows_read UInt64,
-    rows_loaded UInt64,
-    rows_rejected UInt64,
-    status LowCardinality(String),
-    message String,
-    loaded_at DateTime64(3, 'UTC')
+    load_id String, source LowCardinality(String), partition_date Date,
+    file String, fingerprint String, size_bytes UInt64,
+    rows_read UInt64, rows_loaded UInt64, rows_rejected UInt64,
+    status LowCardinality(String), message String, loaded_at DateTime64(3, 'UTC')
 )
 ENGINE = MergeTree
 ORDER BY (source, partition_date, loaded_at, file)
@@ -36,14 +28,8 @@ COMMENT 'One row per file per load attempt: what was read, loaded and rejected.'
 REJECTS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {REJECTS_TABLE}
 (
-    source LowCardinality(String),
-    partition_date Date,
-    file String,
-    row_number UInt64,
-    reason String,
-    raw_row String,
-    load_id String,
-    rejected_at DateTime('UTC')
+    source LowCardinality(String), partition_date Date, file String, row_number UInt64,
+    reason String, raw_row String, load_id String, rejected_at DateTime('UTC')
 )
 ENGINE = MergeTree
 PARTITION BY (source, partition_date)
@@ -55,14 +41,9 @@ COMMENT 'One row per rejected export row, with the reason and the row as read (J
 SCHEMA_CHANGES_DDL = f"""
 CREATE TABLE IF NOT EXISTS {SCHEMA_CHANGES_TABLE}
 (
-    source LowCardinality(String),
-    partition_date Date,
-    file String,
-    column_name String,
-    column_type String,
-    action LowCardinality(String),
-    detected_at DateTime64(3, 'UTC'),
-    load_id String
+    source LowCardinality(String), partition_date Date, file String,
+    column_name String, column_type String, action LowCardinality(String),
+    detected_at DateTime64(3, 'UTC'), load_id String
 )
 ENGINE = MergeTree
 ORDER BY (source, column_name, action, partition_date)

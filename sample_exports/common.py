@@ -14,67 +14,39 @@ MS_PER_HOUR = 3_600_000
 MS_PER_MIN = 60_000
 
 # CONTRACT.md §3, column for column, in order. CSV sources carry everything as text.
+_ARROW_TYPES = {
+    "string": pa.string(), "int32": pa.int32(), "int64": pa.int64(), "float64": pa.float64(),
+    "bool": pa.bool_(), "date": pa.date32(), "ts": TS,
+}
+
+
+def _schema(columns: str) -> pa.Schema:
+    """`"name type, …"` (a type of _ARROW_TYPES) → the Arrow schema, fields in that order."""
+    return pa.schema([(name, _ARROW_TYPES[kind])
+                      for name, kind in (c.split() for c in columns.split(","))])
+
+
 SCHEMAS: dict[str, pa.Schema] = {
-    "product_events": pa.schema(
-        [
-            ("event_id", pa.string()),
-            ("tenant_id", pa.string()),
-            ("user_id", pa.string()),
-            ("session_id", pa.string()),
-            ("event", pa.string()),
-            ("ts", TS),
-            ("properties", pa.string()),
-            ("app_version", pa.string()),
-            ("os", pa.string()),
-            ("locale", pa.string()),
-            ("event_version", pa.int32()),
-        ]
+    "product_events": _schema(
+        "event_id string, tenant_id string, user_id string, session_id string, event string,"
+        "ts ts, properties string, app_version string, os string, locale string,"
+        "event_version int32"
     ),
-    "api_requests": pa.schema(
-        [
-            ("request_id", pa.string()),
-            ("tenant_id", pa.string()),
-            ("service", pa.string()),
-            ("endpoint", pa.string()),
-            ("method", pa.string()),
-            ("status_code", pa.int32()),
-            ("latency_ms", pa.float64()),
-            ("request_bytes", pa.int64()),
-            ("response_bytes", pa.int64()),
-            ("ts", TS),
-        ]
+    "api_requests": _schema(
+        "request_id string, tenant_id string, service string, endpoint string, method string,"
+        "status_code int32, latency_ms float64, request_bytes int64, response_bytes int64,"
+        "ts ts"
     ),
-    "billing_line_items": pa.schema(
-        [
-            ("line_item_id", pa.string()),
-            ("tenant_id", pa.string()),
-            ("usage_date", pa.date32()),
-            ("service", pa.string()),
-            ("metric", pa.string()),
-            ("quantity", pa.string()),
-            ("unit_price_usd", pa.string()),
-            ("amount_usd", pa.string()),
-            ("currency", pa.string()),
-        ]
+    "billing_line_items": _schema(
+        "line_item_id string, tenant_id string, usage_date date, service string, metric string,"
+        "quantity string, unit_price_usd string, amount_usd string, currency string"
     ),
-    "tenants": pa.schema(
-        [
-            ("tenant_id", pa.string()),
-            ("tenant_name", pa.string()),
-            ("plan", pa.string()),
-            ("region", pa.string()),
-            ("created_at", pa.string()),
-            ("is_active", pa.bool_()),
-        ]
+    "tenants": _schema(
+        "tenant_id string, tenant_name string, plan string, region string, created_at string,"
+        "is_active bool"
     ),
-    "users": pa.schema(
-        [
-            ("user_id", pa.string()),
-            ("tenant_id", pa.string()),
-            ("role", pa.string()),
-            ("signup_at", pa.string()),
-            ("email_sha256", pa.string()),
-        ]
+    "users": _schema(
+        "user_id string, tenant_id string, role string, signup_at string, email_sha256 string"
     ),
 }
 

@@ -327,23 +327,25 @@ def test_funnel_window_is_measured_from_step_one(land: Landing) -> None:
     assert levels(funnel, "activation", day(1)) == [1, 1, 0, 0]
 
 
+def in_order(user: str, start: str, *events: str, minutes: int = 1) -> list[tuple]:
+    """`user`'s (tenant t1) `events` on day 1, one every `minutes` from `start` (HH:MM)."""
+    first = dt.datetime.combine(day(1), dt.time.fromisoformat(start))
+    return [
+        ("t1", user, event, f"{first + dt.timedelta(minutes=i * minutes):%Y-%m-%dT%H:%M}:00.000Z")
+        for i, event in enumerate(events)
+    ]
+
+
 def test_funnel_step_order_violations(land: Landing) -> None:
     land.events(day(1), [
         # u1: onboarding before signup does not count.
-        ("t1", "u1", "onboarding_completed", at(1, "09:00:00.000")),
-        ("t1", "u1", "signup", at(1, "10:00:00.000")),
+        *in_order("u1", "09:00", "onboarding_completed", "signup", minutes=60),
         # u2: project_created before onboarding; then onboarding; project not repeated.
-        ("t1", "u2", "signup", at(1, "10:00:00.000")),
-        ("t1", "u2", "project_created", at(1, "10:05:00.000")),
-        ("t1", "u2", "onboarding_completed", at(1, "10:10:00.000")),
-        ("t1", "u2", "invite_sent", at(1, "10:15:00.000")),
+        *in_order("u2", "10:00", "signup", "project_created", "onboarding_completed",
+                  "invite_sent", minutes=5),
         # u3: all four in order with other events in between.
-        ("t1", "u3", "signup", at(1, "10:00:00.000")),
-        ("t1", "u3", "login", at(1, "10:01:00.000")),
-        ("t1", "u3", "onboarding_completed", at(1, "10:02:00.000")),
-        ("t1", "u3", "feature_used", at(1, "10:03:00.000")),
-        ("t1", "u3", "project_created", at(1, "10:04:00.000")),
-        ("t1", "u3", "invite_sent", at(1, "10:05:00.000")),
+        *in_order("u3", "10:00", "signup", "login", "onboarding_completed", "feature_used",
+                  "project_created", "invite_sent"),
     ])
     funnel = oracle.funnel_daily(land.root, [day(1)])
     assert levels(funnel, "activation", day(1)) == [3, 2, 1, 1]

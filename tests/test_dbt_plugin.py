@@ -67,19 +67,14 @@ def tiny_project(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_plugin_builds_seeds_views_tables_and_upserts_incrementals(tiny_project, tmp_path):
     project, warehouse = tiny_project
+    view = "select item_id, price from marts.prices_view order by 1"
+    table = "select * from marts.prices_table order by 1"
+    latest = "select item_id, price from marts.prices_latest order by 1"
 
     first = ok(dbt(["build"], project, tmp_path))
     assert "PASS=6" in first.stdout  # seed, 3 models, 2 tests
-    assert query(warehouse, "select item_id, price from marts.prices_view order by 1") == [
-        (1, 10),
-        (2, 20),
-        (3, 30),
-    ]
-    assert query(warehouse, "select * from marts.prices_table order by 1") == [
-        (1, 20),
-        (2, 40),
-        (3, 60),
-    ]
+    assert query(warehouse, view) == [(1, 10), (2, 20), (3, 30)]
+    assert query(warehouse, table) == [(1, 20), (2, 40), (3, 60)]
     assert query(warehouse, "select database, name from system.tables where name = 'prices'") == [
         ("analytics", "prices")
     ]
@@ -88,17 +83,8 @@ def test_plugin_builds_seeds_views_tables_and_upserts_incrementals(tiny_project,
     # the incremental model upserts by item_id and keeps item 1.
     (project / "seeds/prices.csv").write_text("item_id,price\n2,25\n3,30\n4,40\n")
     ok(dbt(["build"], project, tmp_path))
-    assert query(warehouse, "select * from marts.prices_table order by 1") == [
-        (2, 50),
-        (3, 60),
-        (4, 80),
-    ]
-    assert query(warehouse, "select item_id, price from marts.prices_latest order by 1") == [
-        (1, 10),
-        (2, 25),
-        (3, 30),
-        (4, 40),
-    ]
+    assert query(warehouse, table) == [(2, 50), (3, 60), (4, 80)]
+    assert query(warehouse, latest) == [(1, 10), (2, 25), (3, 30), (4, 40)]
 
     # A failing data test makes dbt fail.
     write(
