@@ -1,6 +1,6 @@
 """The project's dbt macros that change how models are built and tested, on a tiny project
 with the real dbt CLI and engine: day batches (macros/day_batches.sql) and the two-phase
-`unique` test (macros/test_unique.sql)."""
+`unique` and `unique_combination` tests (macros/test_unique*.sql)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
 FIRST_DAY = dt.date(2026, 5, 1)
 DAYS = 10
 MACROS = ("generate_schema_name.sql", "partition_window.sql", "day_batches.sql",
-          "test_unique.sql")
+          "test_unique.sql", "test_unique_combination.sql")
 
 
 def events() -> pd.DataFrame:
@@ -54,6 +54,7 @@ def project(root: Path, warehouse: Path) -> Path:
             group by event_date
         """,
         "models/ids.sql": "select id from {{ ref('seen_ids') }}",
+        "models/pairs.sql": "select k, n from {{ ref('seen_pairs') }}",
         "models/_models.yml": """
             version: 2
             models:
@@ -61,13 +62,24 @@ def project(root: Path, warehouse: Path) -> Path:
                 columns:
                   - name: id
                     data_tests: [unique]
+              - name: pairs
+                data_tests:
+                  - unique_combination:
+                      arguments: {columns: [k, n]}
+        """,
+        "seeds/_seeds.yml": """
+            version: 2
+            seeds:
+              - name: seen_pairs
+                config:
+                  column_types: {k: Nullable(String), n: Nullable(Int64)}
         """,
     }
     write(root, files)
     (root / "macros").mkdir()
     for name in MACROS:
         (root / "macros" / name).write_text((REPO_ROOT / "macros" / name).read_text())
-    (root / "seeds").mkdir()
+    (root / "seeds").mkdir(exist_ok=True)
     events().to_csv(root / "seeds" / "events.csv", index=False)
     return root
 
@@ -98,6 +110,7 @@ def tiny(tmp_path: Path) -> tuple[Path, Path]:
     warehouse = tmp_path / "wh"
     root = project(tmp_path / "tiny", warehouse)
     (root / "seeds" / "seen_ids.csv").write_text("id\na\nb\nc\n")
+    (root / "seeds" / "seen_pairs.csv").write_text("k,n\na,1\na,2\nb,1\n,1\nc,\n")
     ok(dbt(["seed"], root, tmp_path))
     return root, warehouse
 
@@ -144,3 +157,20 @@ def test_unique_finds_exactly_the_repeated_values(tiny, tmp_path):
     rows = query(warehouse, "SELECT unique_field, n_records FROM dbt_test__audit."
                             "unique_ids_id ORDER BY unique_field")
     assert rows == [("b", 2), ("d", 3)]
+
+
+def test_unique_combination_finds_exactly_the_repeated_keys_nulls_included(tiny, tmp_path):
+    root, warehouse = tiny
+    ok(dbt(["run", "-s", "pairs"], root, tmp_path))
+    ok(dbt(["test", "-s", "pairs"], root, tmp_path))  # (a,1) (a,2) (b,1) (NULL,1) (c,NULL)
+
+    (root / "seeds" / "seen_pairs.csv").write_text(
+        "k,n\na,1\na,1\na,2\nb,1\n,3\n,3\n,1\nc,\nc,\nc,\nd,4\n")
+    ok(dbt(["seed", "--full-refresh", "-s", "seen_pairs"], root, tmp_path))
+    ok(dbt(["run", "-s", "pairs"], root, tmp_path))
+    failed = dbt(["test", "-s", "pairs", "--store-failures"], root, tmp_path)
+    assert failed.returncode == 1
+    assert "Got 3 results" in failed.stdout
+    rows = query(warehouse, "SELECT k, n, n_rows FROM dbt_test__audit."
+                            "unique_combination_pairs_k__n ORDER BY k NULLS FIRST, n")
+    assert rows == [(None, 3, 2), ("a", 1, 2), ("c", None, 3)]
