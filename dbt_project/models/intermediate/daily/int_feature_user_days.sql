@@ -6,12 +6,7 @@
 with
 
 feature_events as (
-    select
-        tenant_id,
-        user_id,
-        event_date,
-        properties
-    from {{ ref('stg_product__events') }}
+    select * from {{ ref('stg_product__events') }}
     where {{ partition_window('event_date') }}
         and event = 'feature_used'
 ),

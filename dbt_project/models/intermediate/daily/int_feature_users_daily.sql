@@ -17,10 +17,7 @@ feature_days as (
         user_id,
         feature,
         usage_date,
-        leadInFrame(toNullable(usage_date), 1, null) over (
-            partition by tenant_id, feature, user_id order by usage_date
-            rows between current row and unbounded following
-        ) as next_usage_date
+        {{ next_in_order('usage_date', 'tenant_id, feature, user_id') }} as next_usage_date
     from {{ ref('int_feature_user_days') }}
     where {{ partition_window('usage_date', 29, 29) }}
 ),
@@ -32,7 +29,7 @@ feature_days_by_metric_date as (
         usage_date + days_ago as metric_date,
         days_ago
     from feature_days
-    array join range(toUInt32(least(30, coalesce(next_usage_date - usage_date, 30)))) as days_ago
+    array join {{ days_until_next('usage_date', 'next_usage_date') }} as days_ago
 ),
 
 final as (

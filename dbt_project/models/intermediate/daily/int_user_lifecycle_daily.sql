@@ -11,11 +11,7 @@
 with
 
 user_days as (
-    select
-        tenant_id,
-        user_id,
-        activity_date
-    from {{ ref('int_user_days_active') }}
+    select * from {{ ref('int_user_days_active') }}
     where {{ partition_window('activity_date', 1, 1) }}
 ),
 

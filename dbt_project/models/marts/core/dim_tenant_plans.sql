@@ -41,10 +41,7 @@ periods as (
         tenant_id,
         plan,
         valid_from,
-        leadInFrame(toNullable(valid_from), 1, null) over (
-            partition by tenant_id order by valid_from
-            rows between current row and unbounded following
-        ) - 1 as valid_to
+        {{ next_in_order('valid_from', 'tenant_id') }} - 1 as valid_to
     from plan_changes
 ),
 

@@ -20,11 +20,7 @@ metric_values as (
         metric_value.1 as metric,
         metric_value.2 as value
     from kpis
-    array join [
-        ('dau', toNullable(toFloat64(dau))),
-        ('api_error_rate', toNullable(toFloat64(api_error_rate))),
-        ('api_latency_p95_ms', api_latency_p95_ms)
-    ] as metric_value
+    array join {{ metric_values(['dau', 'api_error_rate', 'api_latency_p95_ms']) }} as metric_value
 ),
 
 groups as (

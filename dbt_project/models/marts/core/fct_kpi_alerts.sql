@@ -21,18 +21,10 @@ metric_values as (
         metric_value.1 as metric,
         metric_value.2 as value
     from kpis
-    array join [
-        ('dau', toNullable(toFloat64(dau))),
-        ('wau', toNullable(toFloat64(wau))),
-        ('mau', toNullable(toFloat64(mau))),
-        ('events', toNullable(toFloat64(events))),
-        ('new_users', toNullable(toFloat64(new_users))),
-        ('api_requests', toNullable(toFloat64(api_requests))),
-        ('api_errors', toNullable(toFloat64(api_errors))),
-        ('api_error_rate', toNullable(toFloat64(api_error_rate))),
-        ('api_latency_p95_ms', api_latency_p95_ms),
-        ('billed_usd', toNullable(toFloat64(billed_usd)))
-    ] as metric_value
+    array join {{ metric_values([
+        'dau', 'wau', 'mau', 'events', 'new_users',
+        'api_requests', 'api_errors', 'api_error_rate', 'api_latency_p95_ms', 'billed_usd',
+    ]) }} as metric_value
     where metric_value.1 in (select rules.metric from rules)
 ),
 

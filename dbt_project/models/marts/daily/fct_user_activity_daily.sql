@@ -14,10 +14,7 @@ user_days as (
         user_id,
         activity_date,
         events,
-        leadInFrame(toNullable(activity_date), 1, null) over (
-            partition by tenant_id, user_id order by activity_date
-            rows between current row and unbounded following
-        ) as next_activity_date
+        {{ next_in_order('activity_date', 'tenant_id, user_id') }} as next_activity_date
     from {{ ref('int_user_days_active') }}
     where {{ partition_window('activity_date', 29, 29) }}
 ),
@@ -32,8 +29,7 @@ user_days_by_metric_date as (
         days_ago,
         if(days_ago = 0, events, 0) as events_on_metric_date
     from user_days
-    array join range(toUInt32(least(30, coalesce(next_activity_date - activity_date, 30))))
-        as days_ago
+    array join {{ days_until_next('activity_date', 'next_activity_date') }} as days_ago
 ),
 
 tenant_days as (

@@ -14,11 +14,7 @@ first_seen as (
 ),
 
 user_days as (
-    select
-        tenant_id,
-        user_id,
-        activity_date
-    from {{ ref('int_user_days_active') }}
+    select * from {{ ref('int_user_days_active') }}
 ),
 
 loaded_days as (
