@@ -159,7 +159,7 @@ _STEPS = (
     (re.compile(r"^\s*SELECT line FROM", re.S), "schema check (CSV header)"),
     (re.compile(r"^\s*INSERT INTO raw\._load_\w+_stage", re.S), "read+check s3() → stage"),
     (re.compile(r"^\s*INSERT INTO raw\._load_\w+_rejects", re.S), "re-read bad rows → rejects"),
-    (re.compile(r"^\s*SELECT count\(\) FROM", re.S), "row count (Parquet footer)"),
+    (re.compile(r"^\s*SELECT count\(\) FROM", re.S), "row count (footer / CSV counter)"),
     (re.compile(r"^\s*SELECT (_source_file|file|reason),", re.S), "per-file counts"),
     (re.compile(r"^\s*ALTER TABLE .* REPLACE PARTITION", re.S), "swap (REPLACE PARTITION)"),
     (re.compile(r"^\s*DROP TABLE", re.S), "drop scratch tables"),

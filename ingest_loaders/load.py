@@ -5,8 +5,9 @@
    `raw.schema_changes`) before anything is staged, so the staging copy has its columns.
 2. ClickHouse reads each file once, checking every row against the contract, and inserts the
    good rows into a staging copy of the raw table. Only when a file has rows that were not
-   loaded (a CSV file always: its row count is not known without parsing it) is it read a
-   second time for the bad rows, which go to a staging copy of rejects with their reason.
+   loaded (its rows counted without parsing them: a Parquet footer, ClickHouse's CSV row
+   counter) is it read a second time for the bad rows, which go to a staging copy of
+   rejects with their reason.
 3. Every row read is accounted for (read = loaded + rejected) or the load fails.
    Repeated deliveries of an id are marked in the stage (`deliveries.py`): raw keeps every
    copy, staging reads the first.
@@ -50,6 +51,7 @@ from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
 log = logging.getLogger(__name__)
 
 SWAP_SETTINGS = {"allow_replace_partition_from_empty_source": 1}
+COUNT_SETTINGS = {"optimize_count_from_files": 1, "use_cache_for_count_from_files": 0}
 # Failures outside our code: the store, the file system, the warehouse. Anything else is a
 # bug and reaches the user as one (with its traceback), never as "fix the files".
 EXTERNAL_ERRORS = (OSError, BotoCoreError, ClientError, ClickHouseError)
@@ -179,11 +181,14 @@ class _PartitionLoad:
         for f in files:
             self._insert_rows(f, layouts[f.key], rejects=False)
         good = self._rows_per_file(self.scratch.stage, "_source_file")
-        file_rows: dict[str, int] = {}  # Parquet only: a CSV row count needs a full parse
+        file_rows: dict[str, int] = {}  # Parquet only: the footer's count is the truth
         for f in files:
+            counted = self._file_rows(f, layouts[f.key])
             if self.fmt == "Parquet":
-                file_rows[f.key] = self._file_rows(f, layouts[f.key])
-            if file_rows.get(f.key) != good.get(f.key, 0):
+                file_rows[f.key] = counted
+            # A CSV count (rows delimited, not parsed) only spares the second read of a file
+            # whose rows all loaded; otherwise the rows read are those its parse finds.
+            if counted != good.get(f.key, 0):
                 self._insert_rows(f, layouts[f.key], rejects=True)
         return self._counts(files, good, file_rows)
 
@@ -202,11 +207,14 @@ class _PartitionLoad:
             self.client.command(sql, parameters=params, settings=READ_SETTINGS)
 
     def _file_rows(self, f: LandingFile, layout: FileLayout) -> int:
-        """Rows in a Parquet file, from its footer (no data is read)."""
+        """Rows in the file without parsing them: a Parquet footer's count, or ClickHouse's
+        CSV row counter (quotes and line breaks, not values). Never a cached count: a file
+        re-exported under the same name must be counted again."""
         table_fn, params = self._table_function(f, layout)
         with self._reading(f):
             result = self.client.query(
-                f"SELECT count() FROM {table_fn}", parameters=params, settings=READ_SETTINGS
+                f"SELECT count() FROM {table_fn}", parameters=params,
+                settings={**READ_SETTINGS, **COUNT_SETTINGS},
             )
         return int(result.result_rows[0][0])
 
