@@ -13,6 +13,7 @@ import small_exports as sx
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
 from ingest_loaders.quality import CHECKS, checks_for, validate_days
+from ingest_loaders.quality.validate import sample_days
 from ingest_loaders.sources import SOURCES
 
 _days = (dt.date(2026, 6, 1) + dt.timedelta(days=3 * i) for i in itertools.count())
@@ -155,3 +156,33 @@ def test_empty_key_and_unaccounted_rows_fail(wh) -> None:
     assert _failed(report) == {"keys_not_null": "ERROR", "rows_accounted_for": "ERROR"}
     assert report.outcome("keys_not_null").metadata["rows_with_empty_key"] == 1
     assert report.outcome("rows_accounted_for").days == [[day.isoformat(), 30, 31, 0]]
+
+
+def test_one_validation_counts_each_bad_value_against_its_own_day(wh) -> None:
+    client, _ = wh
+    good, bad = next(_days), next(_days)
+    _load(wh, "api_requests", good, sx.valid_files("api_requests", good, 30))
+    _load(wh, "api_requests", bad, _parquet("api_requests", bad, "status_code", 999))
+    outcome = validate_days(client, "api_requests", [good, bad]).outcome("valid_values")
+    assert outcome.failed_days == [bad.isoformat()]
+    status = {row[0]: row for row in outcome.days if row[2] == "status_code"}
+    assert status[good.isoformat()][3:] == [True, 0.0, ""]
+    assert status[bad.isoformat()][3] is False
+    assert status[bad.isoformat()][4] == pytest.approx(10 / 30, abs=1e-4)
+    assert status[bad.isoformat()][5] == "999"
+
+
+def test_the_sample_is_each_days_rows_with_the_smallest_origin_hashes(wh) -> None:
+    client, _ = wh
+    days = [next(_days), next(_days)]
+    for day in days:
+        _load(wh, "api_requests", day, sx.valid_files("api_requests", day, 200))
+    frame = sample_days(client, SOURCES["api_requests"], days, 50)  # a cut at ~100 of 200
+    for day in days:
+        expected = client.query(
+            "SELECT latency_ms FROM raw.api_requests WHERE _partition_date = {day:Date} "
+            "ORDER BY intHash64(_source_row + cityHash64(_source_file)) LIMIT 50",
+            parameters={"day": day},
+        ).result_rows
+        assert frame[frame["_day"] == day.isoformat()]["latency_ms"].tolist() == [
+            r[0] for r in expected]
