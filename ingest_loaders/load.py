@@ -23,7 +23,6 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -182,6 +181,7 @@ class _PartitionLoad:
             self._insert_rows(f, layouts[f.key], rejects=False)
         good = self._rows_per_file(self.scratch.stage, "_source_file")
         file_rows: dict[str, int] = {}  # Parquet only: the footer's count is the truth
+        reread = False
         for f in files:
             counted = self._file_rows(f, layouts[f.key])
             if self.fmt == "Parquet":
@@ -190,7 +190,8 @@ class _PartitionLoad:
             # whose rows all loaded; otherwise the rows read are those its parse finds.
             if counted != good.get(f.key, 0):
                 self._insert_rows(f, layouts[f.key], rejects=True)
-        return self._counts(files, good, file_rows)
+                reread = True
+        return self._counts(files, good, file_rows, rejects_read=reread)
 
     def _insert_rows(self, f: LandingFile, layout: FileLayout, *, rejects: bool) -> None:
         """One read of `f`: its good rows into the stage, or its bad rows into the rejects."""
@@ -207,9 +208,8 @@ class _PartitionLoad:
             self.client.command(sql, parameters=params, settings=READ_SETTINGS)
 
     def _file_rows(self, f: LandingFile, layout: FileLayout) -> int:
-        """Rows in the file without parsing them: a Parquet footer's count, or ClickHouse's
-        CSV row counter (quotes and line breaks, not values). Never a cached count: a file
-        re-exported under the same name must be counted again."""
+        """Rows in the file, not parsed: a Parquet footer's count, ClickHouse's CSV row counter
+        (quotes and line breaks). Never cached: a file re-exported under its name is new."""
         table_fn, params = self._table_function(f, layout)
         with self._reading(f):
             result = self.client.query(
@@ -241,17 +241,14 @@ class _PartitionLoad:
         return {file: int(n) for file, n in rows}
 
     def _counts(
-        self, loaded: list[LandingFile], good: dict[str, int], file_rows: dict[str, int]
+        self, loaded: list[LandingFile], good: dict[str, int], file_rows: dict[str, int], *,
+        rejects_read: bool,
     ) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
         """Per file (read, loaded, rejected), and the most frequent reject reasons.
 
         Fails the load if a file's rows are not all accounted for: nothing may be lost.
         """
-        bad = self._rows_per_file(self.scratch.rejects, "file")
-        reasons = self.client.query(
-            f"SELECT reason, count() FROM {self.scratch.rejects} "
-            f"GROUP BY reason ORDER BY count() DESC LIMIT 20"
-        ).result_rows
+        bad, reasons = self._rejected() if rejects_read else ({}, {})  # else none: no query
         counts = {}
         for f in loaded:
             ok, rejected = good.get(f.key, 0), bad.get(f.key, 0)
@@ -264,7 +261,15 @@ class _PartitionLoad:
                     hint="This is a loader bug: report it with the file.",
                 )
             counts[f.key] = (read, ok, rejected)
-        return counts, dict(Counter({reason: int(n) for reason, n in reasons}))
+        return counts, reasons
+
+    def _rejected(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The rejects stage's rows per file, and its 20 most frequent reasons."""
+        reasons = self.client.query(
+            f"SELECT reason, count() FROM {self.scratch.rejects} "
+            f"GROUP BY reason ORDER BY count() DESC LIMIT 20"
+        ).result_rows
+        return self._rows_per_file(self.scratch.rejects, "file"), {r: int(n) for r, n in reasons}
 
     def _swap(self) -> None:
         day = self.part.day.isoformat()

@@ -17,6 +17,8 @@ from ingest_loaders.errors import TerminalLoadError
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
 from ingest_loaders.load_days import load_days
+from ingest_loaders.scratch import ScratchTables
+from ingest_loaders.tables import add_columns
 from saas_warehouse.warehouse import open_warehouse
 
 P = "product_events"
@@ -134,3 +136,21 @@ def test_days_loaded_side_by_side_while_one_adds_a_column(loading_area) -> None:
         hinted = a.query("SELECT _partition_date, count() FROM raw.product_events "
                          "WHERE region_hint = 'eu' GROUP BY 1").result_rows
     assert hinted == [(days[3], 2000)]
+
+
+def test_a_stage_made_before_another_load_added_a_column_gets_it(loading_area) -> None:
+    """The race above, made deterministic: the column arrives between create() and the swap."""
+    client, _ = loading_area
+    scratch = ScratchTables(client, declared.SOURCES[P], next(_days), "align")
+    scratch.create()
+    try:
+        add_columns(client, "raw.product_events", [("late_hint", "Nullable(String)")])
+        scratch.align_to_raw()
+        columns = ("SELECT name, type FROM system.columns WHERE database = 'raw' "
+                   "AND table = {t:String} ORDER BY position")
+        stage = client.query(columns, parameters={"t": scratch.stage.split(".")[1]})
+        raw = client.query(columns, parameters={"t": "product_events"})
+        assert ("late_hint", "Nullable(String)") in stage.result_rows
+        assert sorted(stage.result_rows) == sorted(raw.result_rows)
+    finally:
+        scratch.drop()
