@@ -143,36 +143,21 @@ def test_a_long_window_is_built_in_day_batches_with_the_same_result(tiny, tmp_pa
     assert stats(warehouse) == expected_stats()
 
 
-def tests_after_reseed(root: Path, tmp_path: Path, model: str, seed: str, csv: str):
-    """Reload `seed` with `csv`, rebuild `model`, run its tests (storing failures)."""
-    (root / "seeds" / f"{seed}.csv").write_text(csv)
-    ok(dbt(["seed", "--full-refresh", "-s", seed], root, tmp_path))
-    ok(dbt(["run", "-s", model], root, tmp_path))
-    return dbt(["test", "-s", model, "--store-failures"], root, tmp_path)
-
-
-def test_unique_finds_exactly_the_repeated_values(tiny, tmp_path):
+def test_unique_tests_find_exactly_the_repeated_keys_nulls_included(tiny, tmp_path):
     root, warehouse = tiny
-    ok(dbt(["run", "-s", "ids"], root, tmp_path))
-    ok(dbt(["test", "-s", "ids"], root, tmp_path))
+    ok(dbt(["run", "-s", "ids", "pairs"], root, tmp_path))
+    ok(dbt(["test", "-s", "ids", "pairs"], root, tmp_path))  # pairs: NULL in either key column
 
-    failed = tests_after_reseed(root, tmp_path, "ids", "seen_ids", "id\na\nb\nb\nc\nd\nd\nd\n")
+    (root / "seeds" / "seen_ids.csv").write_text("id\na\nb\nb\nc\nd\nd\nd\n")
+    (root / "seeds" / "seen_pairs.csv").write_text(
+        "k,n\na,1\na,1\na,2\nb,1\n,3\n,3\n,1\nc,\nc,\nc,\nd,4\n")
+    ok(dbt(["seed", "--full-refresh"], root, tmp_path))
+    ok(dbt(["run", "-s", "ids", "pairs"], root, tmp_path))
+    failed = dbt(["test", "-s", "ids", "pairs", "--store-failures"], root, tmp_path)
     assert failed.returncode == 1
-    assert "Got 2 results" in failed.stdout
-    rows = query(warehouse, "SELECT unique_field, n_records FROM dbt_test__audit."
-                            "unique_ids_id ORDER BY unique_field")
-    assert rows == [("b", 2), ("d", 3)]
-
-
-def test_unique_combination_finds_exactly_the_repeated_keys_nulls_included(tiny, tmp_path):
-    root, warehouse = tiny
-    ok(dbt(["run", "-s", "pairs"], root, tmp_path))
-    ok(dbt(["test", "-s", "pairs"], root, tmp_path))  # (a,1) (a,2) (b,1) (NULL,1) (c,NULL)
-
-    failed = tests_after_reseed(root, tmp_path, "pairs", "seen_pairs",
-                            "k,n\na,1\na,1\na,2\nb,1\n,3\n,3\n,1\nc,\nc,\nc,\nd,4\n")
-    assert failed.returncode == 1
-    assert "Got 3 results" in failed.stdout
-    rows = query(warehouse, "SELECT k, n, n_rows FROM dbt_test__audit."
-                            "unique_combination_pairs_k__n ORDER BY k NULLS FIRST, n")
-    assert rows == [(None, 3, 2), ("a", 1, 2), ("c", None, 3)]
+    assert "Got 2 results" in failed.stdout and "Got 3 results" in failed.stdout
+    assert query(warehouse, "SELECT unique_field, n_records FROM dbt_test__audit."
+                            "unique_ids_id ORDER BY unique_field") == [("b", 2), ("d", 3)]
+    assert query(warehouse, "SELECT k, n, n_rows FROM dbt_test__audit."
+                            "unique_combination_pairs_k__n ORDER BY k NULLS FIRST, n") == [
+        (None, 3, 2), ("a", 1, 2), ("c", None, 3)]
