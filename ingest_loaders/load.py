@@ -248,7 +248,7 @@ class _PartitionLoad:
 
         Fails the load if a file's rows are not all accounted for: nothing may be lost.
         """
-        bad, reasons = self._rejected() if rejects_read else ({}, {})  # else none: no query
+        bad, reasons = self._rejected() if rejects_read else ({}, {})  # else it is empty
         counts = {}
         for f in loaded:
             ok, rejected = good.get(f.key, 0), bad.get(f.key, 0)

@@ -53,6 +53,8 @@ def sample_days(client: Client, source: Source, days: list[dt.date], limit: int)
     One query for all the days; on a big day only the rows under a cut of the hash (about
     twice the rows needed) are sorted. A day the cut left short is read again without it.
     """
+    import pandas as pd  # not at import time: the Dagster definitions load without it
+
     rows = client.query(
         f"SELECT _partition_date, count() FROM {source.table} "
         "WHERE _partition_date IN {days:Array(Date)} GROUP BY _partition_date",
@@ -61,8 +63,6 @@ def sample_days(client: Client, source: Source, days: list[dt.date], limit: int)
     counts: dict[dt.date, int] = {day: int(n) for day, n in rows}
     cuts = {day: min(_ALL, _ALL * 2 * limit // n) for day, n in counts.items() if n}
     if not cuts:
-        import pandas as pd
-
         return pd.DataFrame(columns=["_day", *sampled_columns(source)])
     frame = _sample_below(client, source, cuts, limit)
     got = frame["_day"].value_counts()
@@ -70,8 +70,6 @@ def sample_days(client: Client, source: Source, days: list[dt.date], limit: int)
              if got.get(day.isoformat(), 0) < min(limit, counts[day]) and cuts[day] < _ALL}
     if short:  # ~never: twice the expected rows fell under the cut
         again = _sample_below(client, source, short, limit)
-        import pandas as pd
-
         kept = frame[~frame["_day"].isin([d.isoformat() for d in short])]
         frame = pd.concat([kept, again], ignore_index=True)
     return frame
