@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from .api import build_requests
 from .billing import build_line_items
-from .common import STREAM_WORLD, rng_for
+from .common import STREAM_WORLD
+from .draws import rng_for
 from .events import build_events
 from .model import base_users_for, initial_users, sign_up
 from .tenants import make_tenants, upgrade_plans

@@ -11,19 +11,8 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from .common import (
-    ID_REQUEST,
-    MS_PER_DAY,
-    MS_PER_HOUR,
-    SCHEMAS,
-    STREAM_API,
-    day_start_ms,
-    make_ids,
-    rhythm_ms,
-    rng_for,
-    sample_cdf,
-    take,
-)
+from .common import ID_REQUEST, MS_PER_DAY, MS_PER_HOUR, SCHEMAS, STREAM_API, day_start_ms, make_ids
+from .draws import rhythm_ms, rng_for, sample_cdf, take
 from .tenants import Tenants
 
 SERVICES = ["search", "export", "auth", "billing", "ingest"]

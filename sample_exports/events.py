@@ -17,11 +17,8 @@ from .common import (
     STREAM_OUTAGES,
     day_start_ms,
     make_ids,
-    rhythm_ms,
-    rng_for,
-    sample_cdf,
-    take,
 )
+from .draws import rhythm_ms, rng_for, sample_cdf, take
 from .model import (
     EXTRA_SESSIONS,
     FEATURES_PER_SESSION,

@@ -24,10 +24,8 @@ from .common import (
     day_start_ms,
     iso_ms,
     make_ids,
-    rhythm_ms,
-    rng_for,
-    take,
 )
+from .draws import rhythm_ms, rng_for, take
 from .tenants import Tenants, weekday_factor
 
 NEVER = np.iinfo(np.int64).max  # "no such moment": a funnel step that never happens

@@ -20,11 +20,10 @@ from .common import (
     STREAM_TENANTS,
     STREAM_WORLD,
     day_start_ms,
-    hourly_cdfs,
     iso_ms,
     make_ids,
-    rng_for,
 )
+from .draws import hourly_cdfs, rng_for
 
 REGIONS = [
     "us-east-1",
