@@ -11,7 +11,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from ingest_loaders.errors import first_line
 from ingest_loaders.sources import Source
-from ingest_loaders.tables import REJECTS_TABLE
+from ingest_loaders.tables import REJECTS_TABLE, export_columns
 from saas_warehouse.warehouse import is_embedded
 
 log = logging.getLogger(__name__)
@@ -38,14 +38,10 @@ class ScratchTables:
     def align_to_raw(self) -> None:
         """Give the stage the columns another day's load added to the raw table after the
         stage was made (NULL here): REPLACE PARTITION needs both tables alike."""
-        missing = self.client.query(
-            "SELECT name, type FROM system.columns WHERE database = 'raw' AND table = {raw:String} "
-            "AND name NOT IN (SELECT name FROM system.columns WHERE database = 'raw' "
-            "AND table = {stage:String}) ORDER BY position",
-            parameters={"raw": self.source.table.split(".")[1], "stage": self.stage.split(".")[1]},
-        ).result_rows
-        for name, ch_type in missing:
-            self.client.command(f"ALTER TABLE {self.stage} ADD COLUMN `{name}` {ch_type}")
+        staged = export_columns(self.client, self.stage)
+        for name, ch_type in export_columns(self.client, self.source.table).items():
+            if name not in staged:
+                self.client.command(f"ALTER TABLE {self.stage} ADD COLUMN `{name}` {ch_type}")
 
     def drop(self) -> None:
         for table in (self.stage, self.rejects):
