@@ -177,7 +177,8 @@ def test_the_sample_is_each_days_rows_with_the_smallest_origin_hashes(wh) -> Non
     days = [next(_days), next(_days)]
     for day in days:
         _load(wh, "api_requests", day, sx.valid_files("api_requests", day, 200))
-    frame = sample_days(client, SOURCES["api_requests"], days, 50)  # a cut at ~100 of 200
+    # a cut at ~100 of 200 rows a day
+    frame = sample_days(client, SOURCES["api_requests"], {day: 200 for day in days}, 50)
     for day in days:
         expected = client.query(
             "SELECT latency_ms FROM raw.api_requests WHERE _partition_date = {day:Date} "

@@ -33,7 +33,9 @@ def validate_days(
     ]
     sql_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    frame = sample_days(client, source, days, limits.sample_rows)
+    keys = next(o for o in outcomes if o.name == "keys_not_null")  # days: (day, rows, …)
+    rows_per_day = {dt.date.fromisoformat(str(day)): int(str(rows)) for day, rows, *_ in keys.days}
+    frame = sample_days(client, source, rows_per_day, limits.sample_rows)
     outcomes += _expectations(source, frame, days)
     ge_seconds = time.perf_counter() - started
     return QualityReport(outcomes, sql_seconds, ge_seconds, len(frame))
@@ -45,29 +47,25 @@ _ORIGIN_HASH = "intHash64(_source_row + cityHash64(_source_file))"
 _ALL = 2**64 - 1
 
 
-def sample_days(client: Client, source: Source, days: list[dt.date], limit: int) -> Any:
+def sample_days(
+    client: Client, source: Source, rows_per_day: dict[dt.date, int], limit: int
+) -> Any:
     """Up to `limit` rows of each day as one pandas frame (column `_day`, ISO date): a
     deterministic pseudo-random sample, the rows with the smallest hashes of their origin, so
-    a re-run validates the same rows.
+    a re-run validates the same rows. `rows_per_day`: the days and the rows raw holds.
 
     One query for all the days; on a big day only the rows under a cut of the hash (about
     twice the rows needed) are sorted. A day the cut left short is read again without it.
     """
     import pandas as pd  # not at import time: the Dagster definitions load without it
 
-    rows = client.query(
-        f"SELECT _partition_date, count() FROM {source.table} "
-        "WHERE _partition_date IN {days:Array(Date)} GROUP BY _partition_date",
-        parameters={"days": days},
-    ).result_rows
-    counts: dict[dt.date, int] = {day: int(n) for day, n in rows}
-    cuts = {day: min(_ALL, _ALL * 2 * limit // n) for day, n in counts.items() if n}
+    cuts = {day: min(_ALL, _ALL * 2 * limit // n) for day, n in rows_per_day.items() if n}
     if not cuts:
         return pd.DataFrame(columns=["_day", *sampled_columns(source)])
     frame = _sample_below(client, source, cuts, limit)
     got = frame["_day"].value_counts()
     short = {day: _ALL for day in cuts
-             if got.get(day.isoformat(), 0) < min(limit, counts[day]) and cuts[day] < _ALL}
+             if got.get(day.isoformat(), 0) < min(limit, rows_per_day[day]) and cuts[day] < _ALL}
     if short:  # ~never: twice the expected rows fell under the cut
         again = _sample_below(client, source, short, limit)
         kept = frame[~frame["_day"].isin([d.isoformat() for d in short])]
@@ -141,17 +139,19 @@ def _expectations(source: Source, frame: Any, days: list[dt.date]) -> list[Check
     day_of_row = frame["_day"]
     present = set(day_of_row.unique())
     sampled = [d.isoformat() for d in days if d.isoformat() in present]
+    results = []  # per expectation: its row, judged values per day, unexpected ones per day
     for row in run_suite(source, frame) if sampled else []:
-        outcome = by_severity[row["severity"]]
         values = frame[row["column"]]
-        judged = values.notna().groupby(day_of_row).sum()  # GE's share leaves NULLs out
-        unexpected = values.loc[row["unexpected_index"]].groupby(day_of_row).agg(list)
-        short = row["expectation"].removeprefix("expect_column_values_to_")
-        for day in sampled:
+        results.append((row, values.notna().groupby(day_of_row).sum(),  # GE leaves NULLs out
+                        values.loc[row["unexpected_index"]].groupby(day_of_row).agg(list)))
+    for day in sampled:
+        for row, judged, unexpected in results:
+            outcome = by_severity[row["severity"]]
             bad = unexpected.get(day, [])
             share = round(len(bad) / max(1, int(judged.get(day, 0))), 5)
             if bad and day not in outcome.failed_days:
                 outcome.failed_days.append(day)
+            short = row["expectation"].removeprefix("expect_column_values_to_")
             examples = list(dict.fromkeys(str(v) for v in bad))[:EXAMPLES]
             outcome.days.append([day, f"{short} {row['arguments']}", row["column"], not bad,
                                  share, ", ".join(examples)])
@@ -159,8 +159,6 @@ def _expectations(source: Source, frame: Any, days: list[dt.date]) -> list[Check
                 key = f"unknown_{row['column']}_share"
                 outcome.metadata[key] = max(float(str(outcome.metadata.get(key, 0.0))), share)
     for outcome in by_severity.values():
-        outcome.days.sort(key=lambda r: str(r[0]))  # day by day (stable: suite order kept)
-        outcome.failed_days.sort()
         outcome.metadata["sample_rows"] = len(frame)
         outcome.metadata["failed_expectations"] = sum(not r[3] for r in outcome.days)
     return [o for severity, o in by_severity.items() if severity in severities(source)]
