@@ -22,11 +22,11 @@ demo: $(INSTALLED)
 ## Lint and type checks, then the test suite: real chDB, real dbt, real Dagster runs, a
 ## local S3 server.
 test: lint chromium
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
 
 ## The inner loop (about 2 minutes): unit and single-load tests, no full builds (-m "not slow").
 test-fast: $(INSTALLED)
-	$(BIN)/pytest -m "not slow" -q --durations=5
+	$(BIN)/pytest -n 2 -m "not slow" -q --durations=5
 
 ## Refresh docs/screenshots/ (tests write theirs to a temporary directory).
 screenshots: chromium $(INSTALLED)

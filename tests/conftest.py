@@ -18,12 +18,26 @@ from moto.server import ThreadedMotoServer
 from saas_warehouse.settings import Settings
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Parse the dbt manifest once, before any xdist worker starts: two workers finding it
+    stale at the same time would both write dbt_project/target."""
+    if not hasattr(config, "workerinput"):
+        from orchestration.transform.project import dbt_project
+
+        dbt_project()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on the shared built warehouse or its exports are `slow` (not in `make
-    test-fast`): building it is a full load + dbt run."""
+    test-fast`): building it is a full load + dbt run. The tests that read the built
+    warehouse run on one xdist worker (`--dist loadgroup`), so it is built once."""
     for item in items:
-        if {"built_warehouse", "built_landing"} & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if {"built_warehouse", "built_landing"} & fixtures:
             item.add_marker(pytest.mark.slow)
+        if "built_warehouse" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("built_warehouse"))
 
 
 SAMPLE_START = dt.date(2026, 3, 1)
