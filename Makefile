@@ -24,7 +24,7 @@ demo: $(INSTALLED)
 test: lint chromium
 	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
 
-## The inner loop (about 2 minutes): unit and single-load tests, no full builds (-m "not slow").
+## The inner loop (under a minute here): unit and single-load tests, no full builds (-m "not slow").
 test-fast: $(INSTALLED)
 	$(BIN)/pytest -n 2 -m "not slow" -q --durations=5
 
