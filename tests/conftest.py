@@ -18,15 +18,6 @@ from moto.server import ThreadedMotoServer
 from saas_warehouse.settings import Settings
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Parse the dbt manifest once, before any xdist worker starts: two workers finding it
-    stale at the same time would both write dbt_project/target."""
-    if not hasattr(config, "workerinput"):
-        from orchestration.transform.project import dbt_project
-
-        dbt_project()
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on the shared built warehouse or its exports are `slow` (not in `make

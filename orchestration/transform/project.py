@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -27,9 +30,22 @@ def dbt_project() -> DbtProject:
     """The dbt project, its manifest parsed if missing (or always under `dagster dev`)."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     # Not project.prepare_if_dev(): it runs the `dbt` on PATH, which may not be this venv's.
-    if using_dagster_dev() or _manifest_is_stale(project.manifest_path):
-        prepare_manifest()
+    with _one_parse_at_a_time():
+        if using_dagster_dev() or _manifest_is_stale(project.manifest_path):
+            prepare_manifest()
     return project
+
+
+@contextmanager
+def _one_parse_at_a_time() -> Iterator[None]:
+    """Processes that start together (test workers, `dagster dev`'s code servers, a CLI
+    run) parse in turn: the next one finds the manifest fresh instead of writing
+    dbt_project/target at the same time."""
+    target = DBT_PROJECT_DIR / "target"
+    target.mkdir(exist_ok=True)
+    with (target / ".parse.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def _manifest_is_stale(manifest: Path) -> bool:
