@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
+# Two pytest workers; the tests on the shared built warehouse stay on one (tests/conftest.py).
+PYTEST_WORKERS := -n 2 --dist loadgroup
+
 .PHONY: install demo test test-fast screenshots lint dev bench clean chromium
 
 $(INSTALLED): pyproject.toml
@@ -22,11 +25,11 @@ demo: $(INSTALLED)
 ## Lint and type checks, then the test suite: real chDB, real dbt, real Dagster runs, a
 ## local S3 server.
 test: lint chromium
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
+	$(BIN)/pytest $(PYTEST_WORKERS) --durations=15
 
 ## The inner loop (under a minute here): unit and single-load tests, no full builds (-m "not slow").
 test-fast: $(INSTALLED)
-	$(BIN)/pytest -n 2 -m "not slow" -q --durations=5
+	$(BIN)/pytest $(PYTEST_WORKERS) -m "not slow" -q --durations=5
 
 ## Refresh docs/screenshots/ (tests write theirs to a temporary directory).
 screenshots: chromium $(INSTALLED)
