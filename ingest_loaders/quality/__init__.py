@@ -18,7 +18,7 @@ source has a suite check per severity its rules use.
 
 from ingest_loaders.quality.report import CHECKS, CheckOutcome, CheckSpec, QualityReport, Thresholds
 from ingest_loaders.quality.suites import severities
-from ingest_loaders.quality.validate import validate_days
+from ingest_loaders.quality.validate import validate_days, warm_up
 from ingest_loaders.sources import SOURCES
 
 _SUITE_CHECKS = {"valid_values": "ERROR", "plausible_values": "WARN"}
@@ -32,5 +32,5 @@ def checks_for(source: str) -> list[CheckSpec]:
 
 __all__ = [
     "CHECKS", "CheckOutcome", "CheckSpec", "QualityReport", "Thresholds", "checks_for",
-    "validate_days",
+    "validate_days", "warm_up",
 ]

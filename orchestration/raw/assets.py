@@ -8,7 +8,7 @@ from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load_days import LOAD_WORKERS, load_days
-from ingest_loaders.quality import validate_days
+from ingest_loaders.quality import validate_days, warm_up
 from ingest_loaders.read_sql import base_type
 from ingest_loaders.sources import SOURCES, Source
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
@@ -88,6 +88,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckResult]:
         days = [dt.date.fromisoformat(k) for k in context.partition_keys]
         zone = landing.landing()
+        warm_up()  # the validation after the loads needs Great Expectations
         workers = max(1, min(LOAD_WORKERS, len(days)))
         with warehouse.open_many(workers, on_wait=context.log.info) as clients:
             try:
