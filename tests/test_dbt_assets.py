@@ -1,15 +1,20 @@
-"""How dbt appears in Dagster: the `dbt build` arguments of a run, and the asset graph the
-translator derives from the real manifest (no warehouse, no dbt run)."""
+"""How dbt appears in Dagster: the `dbt build` arguments of a run, the asset graph the
+translator derives from the real manifest, and a real run of an unpartitioned model alone."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import dagster as dg
 import pytest
+from conftest import SAMPLE_START
+from landing_frames import read_partition
+from warehouse_reads import query
 
 from orchestration.definitions import build_definitions
+from orchestration.runner import run_range
 from orchestration.transform.assets import dbt_build_args
 from saas_warehouse.settings import Settings
 
@@ -21,7 +26,7 @@ def _vars(args: list[str]) -> dict:
 
 
 def test_build_args_carry_the_window_and_the_embedded_path() -> None:
-    args = dbt_build_args(DAY, DAY + dt.timedelta(days=2), warehouse_url="chdb:///w/h")
+    args = dbt_build_args((DAY, DAY + dt.timedelta(days=2)), warehouse_url="chdb:///w/h")
     assert args[0] == "build" and "--full-refresh" not in args
     assert _vars(args) == {
         "start_date": "2026-03-01", "end_date": "2026-03-03", "warehouse_url": "chdb:///w/h",
@@ -29,14 +34,18 @@ def test_build_args_carry_the_window_and_the_embedded_path() -> None:
 
 
 def test_build_args_full_refresh_and_batch_days() -> None:
-    args = dbt_build_args(DAY, DAY, warehouse_url="chdb:///w", full_refresh=True, batch_days=0)
+    args = dbt_build_args((DAY, DAY), warehouse_url="chdb:///w", full_refresh=True, batch_days=0)
     assert args[-1] == "--full-refresh"
     assert _vars(args)["batch_days"] == 0
 
 
+def test_build_args_without_days_build_everything() -> None:
+    assert _vars(dbt_build_args(None, warehouse_url="chdb:///w")) == {"warehouse_url": "chdb:///w"}
+
+
 def test_a_server_url_never_reaches_the_command_line() -> None:
     url = "https://analyst:s3cret@ch.example.com:8443"
-    args = dbt_build_args(DAY, DAY, warehouse_url=url)
+    args = dbt_build_args((DAY, DAY), warehouse_url=url)
     assert "s3cret" not in " ".join(args)
     assert "warehouse_url" not in _vars(args)
 
@@ -85,3 +94,44 @@ def test_lineage_runs_from_landing_to_the_bi_views(asset_graph) -> None:
             todo.extend(upstream(key))
     assert {dg.AssetKey(["raw", s]) for s in ("product_events", "api_requests",
                                               "billing_line_items", "tenants")} <= seen
+
+
+def test_only_the_daily_models_are_partitioned_by_day(asset_graph) -> None:
+    """The incremental (tag `daily`) models rebuild a run's days and are day-partitioned like
+    the loads; views, tables rebuilt whole and seeds are one asset each, not 30 partitions
+    of it on a 30-day run."""
+    daily = {key.path[-1] for key, spec in asset_graph.items()
+             if key.path[0] in ("staging", "analytics", "bi") and spec.partitions_def is not None}
+    assert daily == {
+        "fct_api_requests_daily", "fct_billing_daily", "fct_funnel_daily",
+        "fct_user_activity_daily", "int_feature_user_days", "int_feature_users_daily",
+        "int_funnel_user_levels", "int_user_days_active", "int_user_lifecycle_daily",
+    }
+    days = asset_graph[dg.AssetKey(["raw", "product_events"])].partitions_def
+    assert asset_graph[dg.AssetKey(["analytics", "fct_user_activity_daily"])].partitions_def == days
+
+
+@pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
+def test_an_unpartitioned_model_materializes_without_a_day(
+    settings: Settings, landing_dir: Path, instance: dg.DagsterInstance
+) -> None:
+    """After a day's run, a dimension and the alerts view rebuilt alone (as the UI's
+    Materialize button does): `dbt build` with no window, one unpartitioned materialization
+    each, and the alerts check looks at every day."""
+    run_range(settings, SAMPLE_START, SAMPLE_START, instance=instance)
+    keys = {dg.AssetKey(["analytics", "dim_tenants"]), dg.AssetKey(["bi", "kpi_alerts"])}
+    job = build_definitions(settings).resolve_job_def("daily_warehouse")
+    result = job.get_subset(asset_selection=keys).execute_in_process(instance=instance)
+    assert result.success
+    materialized = [e.materialization for e in result.get_asset_materialization_events()]
+    assert sorted((m.asset_key.path, m.partition) for m in materialized) == [
+        (["analytics", "dim_tenants"], None), (["bi", "kpi_alerts"], None)
+    ]
+    alerts = next(e.event_specific_data for e in result.all_events
+                  if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                  and e.event_specific_data.check_name == "no_kpi_alerts")
+    assert alerts.metadata["days"].value == "every day"
+    tenants = read_partition(landing_dir, "tenants", SAMPLE_START)
+    assert query(settings.warehouse_url, "SELECT count() FROM analytics.dim_tenants") == [
+        (tenants["tenant_id"].nunique(),)
+    ]

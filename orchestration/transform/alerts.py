@@ -20,6 +20,7 @@ FROM bi.kpi_alerts
 WHERE date BETWEEN {start:Date} AND {end:Date}
 ORDER BY date, tenant_id, rule_id
 """
+_ALL_DAYS = (dt.date(1970, 1, 1), dt.date(2149, 6, 6))  # ClickHouse's Date range
 
 
 @dg.asset_check(
@@ -32,9 +33,14 @@ ORDER BY date, tenant_id, rule_id
 def kpi_alerts_check(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    # The run's days: its partition range (the check itself is not partitioned).
-    days = context.op_execution_context.partition_key_range
-    start, end = dt.date.fromisoformat(days.start), dt.date.fromisoformat(days.end)
+    # The run's days: its partition range (the check itself is not partitioned); a run of
+    # the unpartitioned views alone checks every day.
+    execution = context.op_execution_context
+    start, end, label = *_ALL_DAYS, "every day"
+    if execution.has_partition_key or execution.has_partition_key_range:
+        days = execution.partition_key_range
+        start, end = dt.date.fromisoformat(days.start), dt.date.fromisoformat(days.end)
+        label = f"{start}…{end}" if start != end else start.isoformat()
     with warehouse.open(on_wait=context.log.info) as client:
         result = client.query(_ALERTS_SQL, parameters={"start": start, "end": end})
     rows = [[t, d.isoformat(), rule, metric, round(value, 6), round(baseline, 6),
@@ -44,7 +50,7 @@ def kpi_alerts_check(
         context.log.info(f"KPI alert {row[2]}: tenant {row[0]} on {row[1]}: {row[3]} "
                          f"{row[4]} vs {row[5]} a week earlier ({row[6]})")
     if rows:
-        context.log.warning(f"{len(rows)} KPI alert(s) fired on {start}…{end}: see the "
+        context.log.warning(f"{len(rows)} KPI alert(s) fired on {label}: see the "
                             f"check {ALERTS_CHECK} on bi/kpi_alerts, or SELECT * FROM "
                             "bi.kpi_alerts")
     header = ["tenant", "date", "rule", "metric", "value", "baseline", "change"]
@@ -53,7 +59,7 @@ def kpi_alerts_check(
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "alerts_fired": dg.MetadataValue.int(len(rows)),
-            "days": f"{start}…{end}" if start != end else start.isoformat(),
+            "days": label,
             "tenants": dg.MetadataValue.int(len({r[0] for r in rows})),
             "alerts": dg.MetadataValue.md(markdown_table(header, rows[:_SHOWN]) if rows
                                           else "none"),

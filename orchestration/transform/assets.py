@@ -1,10 +1,11 @@
-"""The dbt models as Dagster assets, daily-partitioned like the raw loads.
+"""The dbt models as Dagster assets.
 
-One `@dbt_assets` covers the whole project. The incremental (`tag:daily`) models rebuild
-only the run's days, passed as `--vars {start_date, end_date}`; views, dimensions and seeds
-are cheap to rebuild each run. Splitting them into a second, unpartitioned `@dbt_assets`
-would not work here: staging views sit before the daily facts and `bi` views after them,
-so the two groups would depend on each other.
+One `@dbt_assets` covers the whole project. The incremental (`tag:daily`) models are
+daily-partitioned like the raw loads and rebuild only the run's days, passed as
+`--vars {start_date, end_date}`; views, tables rebuilt whole and seeds are unpartitioned
+assets in the same op (the translator's `get_partitions_def`), materialized once per run.
+Splitting them into a second `@dbt_assets` would not work here: staging views sit before the
+daily facts and `bi` views after them, so the two groups would depend on each other.
 """
 
 import datetime as dt
@@ -20,7 +21,7 @@ from dagster_dbt.compat import DBT_PYTHON_VERSION, BaseAdapter
 from packaging import version
 from pydantic import Field
 
-from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
+from orchestration.partitions import WAREHOUSE_POOL
 from orchestration.resources import WarehouseResource
 from orchestration.transform.project import dbt_executable, dbt_project
 from orchestration.transform.translator import WarehouseDbtTranslator
@@ -32,15 +33,18 @@ DBT_STEP = "dbt_models"
 
 
 def dbt_build_args(
-    start: dt.date, end: dt.date, *, warehouse_url: str, full_refresh: bool = False,
+    days: tuple[dt.date, dt.date] | None, *, warehouse_url: str, full_refresh: bool = False,
     batch_days: int | None = None,
 ) -> list[str]:
-    """`dbt build` for the days [start, end]; the models read the window from these vars.
+    """`dbt build` for the days [start, end] (None: no window, everything); the models read
+    the window from these vars.
 
     An embedded warehouse's path goes to profiles.yml as the var `warehouse_url`; a server
     URL may carry a password, so dbt reads it from WAREHOUSE_URL and never from here.
     """
-    build_vars: dict[str, object] = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+    build_vars: dict[str, object] = {}
+    if days is not None:
+        build_vars |= {"start_date": days[0].isoformat(), "end_date": days[1].isoformat()}
     if batch_days is not None:
         build_vars["batch_days"] = batch_days
     if warehouse_url.startswith("chdb://"):
@@ -66,7 +70,6 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         manifest=project.manifest_path,
         project=project,
         name=DBT_STEP,
-        partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         dagster_dbt_translator=WarehouseDbtTranslator(),
         pool=WAREHOUSE_POOL,
@@ -77,12 +80,9 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         config: DbtBuildConfig,
     ):
-        window = context.partition_time_window
-        start = window.start.date()
-        end = window.end.date() - dt.timedelta(days=1)  # the window's end is exclusive
         _check_server_url_reaches_dbt(warehouse.url)
         args = dbt_build_args(
-            start, end, warehouse_url=warehouse.url, full_refresh=config.full_refresh,
+            _run_days(context), warehouse_url=warehouse.url, full_refresh=config.full_refresh,
             batch_days=config.batch_days,
         )
         context.log.info(f"dbt {' '.join(args)}")
@@ -92,6 +92,14 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             yield from dbt.cli(args, context=context).stream()
 
     return dbt_models
+
+
+def _run_days(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date] | None:
+    """The run's days; None for a run of unpartitioned models only (a view, a dimension)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    window = context.partition_time_window
+    return window.start.date(), window.end.date() - dt.timedelta(days=1)  # end is exclusive
 
 
 def _check_server_url_reaches_dbt(url: str) -> None:

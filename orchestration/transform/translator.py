@@ -9,6 +9,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from orchestration.partitions import daily_partitions
+
 OWNERS = ["team:analytics-engineering"]
 
 
@@ -21,6 +23,15 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
             # Sources carry meta.dagster.asset_key = ["raw", <source>]: the loader assets.
             return super().get_asset_key(dbt_resource_props)
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_partitions_def(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.PartitionsDefinition | None:
+        """Days for the models a run rebuilds day by day; the rest is one asset, not one per
+        day of the run (a 30-day backfill planned and recorded 30 events for each view)."""
+        if "daily" in dbt_resource_props.get("tags", ()):
+            return daily_partitions
+        return None
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
