@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
 # The first day the warehouse accepts. Exports before it are outside every partition.
@@ -12,3 +14,12 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="
 # Embedded chDB allows one process at a time: every step that opens the warehouse takes a
 # slot in this pool (limit 1 in dagster.yaml; raise it for a ClickHouse server).
 WAREHOUSE_POOL = "warehouse"
+
+
+def run_days(context: dg.OpExecutionContext) -> tuple[dt.date, dt.date] | None:
+    """The first and last day a run targets; None for a run of unpartitioned assets alone
+    (a view or a dimension materialized from the UI)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    keys = context.partition_key_range
+    return dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)

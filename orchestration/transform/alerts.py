@@ -6,7 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration.partitions import WAREHOUSE_POOL
+from orchestration.partitions import WAREHOUSE_POOL, run_days
 from orchestration.raw.metadata import markdown_table
 from orchestration.resources import WarehouseResource
 
@@ -35,12 +35,10 @@ def kpi_alerts_check(
 ) -> dg.AssetCheckResult:
     # The run's days: its partition range (the check itself is not partitioned); a run of
     # the unpartitioned views alone checks every day.
-    execution = context.op_execution_context
-    start, end, label = *_ALL_DAYS, "every day"
-    if execution.has_partition_key or execution.has_partition_key_range:
-        days = execution.partition_key_range
-        start, end = dt.date.fromisoformat(days.start), dt.date.fromisoformat(days.end)
-        label = f"{start}…{end}" if start != end else start.isoformat()
+    days = run_days(context.op_execution_context)
+    start, end = days or _ALL_DAYS
+    label = ("every day" if days is None
+             else f"{start}…{end}" if start != end else start.isoformat())
     with warehouse.open(on_wait=context.log.info) as client:
         result = client.query(_ALERTS_SQL, parameters={"start": start, "end": end})
     rows = [[t, d.isoformat(), rule, metric, round(value, 6), round(baseline, 6),

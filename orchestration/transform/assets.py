@@ -21,7 +21,7 @@ from dagster_dbt.compat import DBT_PYTHON_VERSION, BaseAdapter
 from packaging import version
 from pydantic import Field
 
-from orchestration.partitions import WAREHOUSE_POOL
+from orchestration.partitions import WAREHOUSE_POOL, run_days
 from orchestration.resources import WarehouseResource
 from orchestration.transform.project import dbt_executable, dbt_project
 from orchestration.transform.translator import WarehouseDbtTranslator
@@ -82,8 +82,8 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     ):
         _check_server_url_reaches_dbt(warehouse.url)
         args = dbt_build_args(
-            _run_days(context), warehouse_url=warehouse.url, full_refresh=config.full_refresh,
-            batch_days=config.batch_days,
+            run_days(context.op_execution_context), warehouse_url=warehouse.url,
+            full_refresh=config.full_refresh, batch_days=config.batch_days,
         )
         context.log.info(f"dbt {' '.join(args)}")
         # No warehouse connection is open in this process here: the embedded engine is
@@ -92,14 +92,6 @@ def build_dbt_assets() -> dg.AssetsDefinition:
             yield from dbt.cli(args, context=context).stream()
 
     return dbt_models
-
-
-def _run_days(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date] | None:
-    """The run's days; None for a run of unpartitioned models only (a view, a dimension)."""
-    if not (context.has_partition_key or context.has_partition_key_range):
-        return None
-    window = context.partition_time_window
-    return window.start.date(), window.end.date() - dt.timedelta(days=1)  # end is exclusive
 
 
 def _check_server_url_reaches_dbt(url: str) -> None:
