@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -15,7 +16,7 @@ from warehouse_reads import query
 
 from orchestration.definitions import build_definitions
 from orchestration.runner import run_range
-from orchestration.transform.assets import dbt_build_args
+from orchestration.transform.assets import dbt_build_args, prune_run_targets
 from saas_warehouse.settings import Settings
 
 DAY = dt.date(2026, 3, 1)
@@ -41,6 +42,19 @@ def test_build_args_full_refresh_and_batch_days() -> None:
 
 def test_build_args_without_days_build_everything() -> None:
     assert _vars(dbt_build_args(None, warehouse_url="chdb:///w")) == {"warehouse_url": "chdb:///w"}
+
+
+def test_only_the_newest_run_targets_are_kept(tmp_path: Path) -> None:
+    runs = [tmp_path / f"dbt_models-run{i}-abc" for i in range(5)]
+    for age, run in enumerate(runs):  # runs[0] is the newest
+        (run / "compiled").mkdir(parents=True)
+        os.utime(run, (1_000_000 - age, 1_000_000 - age))
+    (tmp_path / "manifest.json").write_text("{}")  # the project's own artifacts stay
+    (tmp_path / "other-op-run").mkdir()
+    prune_run_targets(tmp_path, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "dbt_models-run0-abc", "dbt_models-run1-abc", "manifest.json", "other-op-run",
+    ]
 
 
 def test_a_server_url_never_reaches_the_command_line() -> None:

@@ -10,6 +10,7 @@ daily facts and `bi` views after them, so the two groups would depend on each ot
 
 import datetime as dt
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from functools import cached_property
@@ -30,6 +31,9 @@ from saas_warehouse.warehouse import warehouse_lock
 
 # The op (and step key) of the dbt assets.
 DBT_STEP = "dbt_models"
+# dagster-dbt writes each invocation's artifacts (manifest, compiled SQL, run_results.json,
+# dbt.log: ~8 MB) to a new directory under the target path and never removes one.
+KEPT_RUN_TARGETS = 50
 
 
 def dbt_build_args(
@@ -89,9 +93,22 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         # No warehouse connection is open in this process here: the embedded engine is
         # released by every step that used it, so the dbt process can open it.
         with warehouse_lock(warehouse.url, on_wait=context.log.info):
-            yield from dbt.cli(args, context=context).stream()
+            invocation = dbt.cli(args, context=context)
+            try:
+                yield from invocation.stream()
+            finally:
+                prune_run_targets(invocation.target_path.parent)
 
     return dbt_models
+
+
+def prune_run_targets(target: Path, keep: int = KEPT_RUN_TARGETS) -> None:
+    """Remove all but the newest `keep` of the dbt step's per-run directories in `target`
+    (the run that just ended is the newest: its dbt.log stays for whoever reads its error)."""
+    runs = sorted((p for p in target.glob(f"{DBT_STEP}-*") if p.is_dir()),
+                  key=lambda p: p.stat().st_mtime)
+    for old in runs[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)  # another process may be removing it too
 
 
 def _check_server_url_reaches_dbt(url: str) -> None:
