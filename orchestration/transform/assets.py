@@ -105,10 +105,16 @@ def build_dbt_assets() -> dg.AssetsDefinition:
 def prune_run_targets(target: Path, keep: int = KEPT_RUN_TARGETS) -> None:
     """Remove all but the newest `keep` of the dbt step's per-run directories in `target`
     (the run that just ended is the newest: its dbt.log stays for whoever reads its error)."""
-    runs = sorted((p for p in target.glob(f"{DBT_STEP}-*") if p.is_dir()),
-                  key=lambda p: p.stat().st_mtime)
+    runs = sorted((p for p in target.glob(f"{DBT_STEP}-*") if p.is_dir()), key=_modified)
     for old in runs[:-keep]:
         shutil.rmtree(old, ignore_errors=True)  # another process may be removing it too
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # removed by another process meanwhile: first to go
+        return 0.0
 
 
 def _check_server_url_reaches_dbt(url: str) -> None:

@@ -28,7 +28,8 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.PartitionsDefinition | None:
         """Days for the models a run rebuilds day by day; the rest is one asset, not one per
-        day of the run (a 30-day backfill planned and recorded 30 events for each view)."""
+        day of the run (a 30-day backfill planned and recorded 30 events for each view).
+        dagster-dbt calls this hook internal: pyproject pins dagster-dbt below 0.30."""
         if "daily" in dbt_resource_props.get("tags", ()):
             return daily_partitions
         return None
