@@ -56,10 +56,9 @@ def mark_repeats(client: Client, source: Source, stage: str, repeats: str) -> in
     if not source.delivery_key:
         return 0
     try:
-        count = _find_repeats(client, source, stage, "1", repeats)
-        if count:
-            files = client.query(f"SELECT DISTINCT _source_file FROM {repeats}").result_rows
-            params = {f"file_{i}": file for i, (file,) in enumerate(files)}
+        per_file = _find_repeats(client, source, stage, "1", repeats)
+        if per_file:
+            params = {f"file_{i}": file for i, file in enumerate(per_file)}
             branches = ", ".join(
                 f"_source_file = {{{name}:String}}, "
                 f"_source_row IN (SELECT _source_row FROM {repeats} "
@@ -73,7 +72,7 @@ def mark_repeats(client: Client, source: Source, stage: str, repeats: str) -> in
             )
     finally:
         client.command(f"DROP TABLE IF EXISTS {repeats} SYNC")
-    return count
+    return sum(per_file.values())
 
 
 def mark_unmarked_days(client: Client, source: Source) -> None:
@@ -99,13 +98,16 @@ def mark_unmarked_days(client: Client, source: Source) -> None:
              "(%.1f s)", source.table, time.perf_counter() - started)
 
 
-def _find_repeats(client: Client, source: Source, table: str, where: str, repeats: str) -> int:
+def _find_repeats(
+    client: Client, source: Source, table: str, where: str, repeats: str
+) -> dict[str, int]:
     """The identities of the repeats among the rows of `table` matching `where`, into a new
     scratch table `repeats` (a mutation would re-run a subquery over `table` for every part
-    it rewrites); how many there are."""
+    it rewrites); how many there are per file (none: {})."""
     client.command(f"CREATE TABLE {repeats} ENGINE = Memory AS "
                    f"{repeats_sql(source, table, where)}")
-    return _count(client, repeats)
+    rows = client.query(f"SELECT _source_file, count() FROM {repeats} GROUP BY _source_file")
+    return {file: int(n) for file, n in rows.result_rows}
 
 
 def _count(client: Client, table: str, where: str = "1") -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import threading
 import time
@@ -86,22 +87,16 @@ def _sample_below(client: Client, source: Source, cuts: dict[dt.date, int], limi
     )
 
 
-_context_lock = threading.Lock()
-
-
 def warm_up() -> None:
-    """Import Great Expectations and build its context in a background thread: 2-4 s of
-    Python that then overlaps the loads (which wait on the engine) instead of following them."""
-    threading.Thread(target=_context, name="warm-up-great-expectations", daemon=True).start()
-
-
-def _context() -> Any:
-    with _context_lock:  # the warm-up thread and a validation may ask at once
-        return _new_context()
+    """Import Great Expectations in a background thread: 2-4 s of Python that then overlaps
+    the loads (which wait on the engine) instead of following them. A validation that starts
+    first waits on the import's own lock; building the context after it takes milliseconds."""
+    threading.Thread(target=importlib.import_module, args=("great_expectations",),
+                     name="warm-up-great-expectations", daemon=True).start()
 
 
 @cache
-def _new_context() -> Any:
+def _context() -> Any:
     """An ephemeral Great Expectations context (nothing written to disk), one per process."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
