@@ -49,6 +49,24 @@ BI_FORMAT_SETTINGS = (
 )
 
 
+# A tenant's expressions run only on rows its row policy kept (docs/bi.md, "Why no other
+# tenant's row reaches a tenant's expressions"). The policy on a `bi` view is a filter step
+# above the view's read; by default the engine merges the query's WHERE with it and moves the
+# result into PREWHERE, ordered by cost, so a predicate that can fail (a cast, throwIf,
+# intDiv) ran on every tenant's rows and its error carried their values out. Fixed, so:
+# - no condition moves into PREWHERE (where conditions are reordered);
+# - filters are neither pushed below the policy's step nor merged with it: that step removes
+#   the other tenants' rows before any step the query added runs;
+# - inside one expression, a conjunct runs only on rows the earlier ones kept.
+EVALUATION_ORDER = (
+    SettingRule("optimize_move_to_prewhere", value=0),
+    SettingRule("query_plan_optimize_prewhere", value=0),
+    SettingRule("query_plan_filter_push_down", value=0),
+    SettingRule("query_plan_merge_filters", value=0),
+    SettingRule("short_circuit_function_evaluation", value="force_enable"),
+)
+
+
 def _limit(name: str, ceiling: int) -> SettingRule:
     return SettingRule(name, value=ceiling, min=1, max=ceiling, changeable=True)
 
@@ -69,6 +87,7 @@ def tenant_profile(limits: TenantLimits) -> tuple[SettingRule, ...]:
         SettingRule("http_headers_progress_interval_ms", min=10_000, max=120_000,
                     changeable=True),
         *(SettingRule(name, changeable=True) for name in BI_FORMAT_SETTINGS),
+        *EVALUATION_ORDER,
     )
 
 
