@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from saas_warehouse.settings import local_landing_dir
+from saas_warehouse.urls import LandingUrl
 
 SUCCESS_MARKER = "_SUCCESS"
 DATA_SUFFIXES = {".parquet": "Parquet", ".csv": "CSV", ".csv.gz": "CSV"}
@@ -224,7 +224,7 @@ class S3Landing:
 
 
 def landing_from_url(
-    landing_url: str, s3_client: Any = None, session: Any = None
+    landing_url: LandingUrl | str | Path, s3_client: Any = None, session: Any = None
 ) -> Landing:
     """A Landing for `s3://bucket/prefix`, `file:///dir` or a plain directory path.
 
@@ -232,18 +232,18 @@ def landing_from_url(
     reads them with the credentials of `session` (a boto3 Session; by default one from the
     standard AWS settings: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, …).
     """
-    if not landing_url.startswith("s3://"):
-        return LocalLanding(local_landing_dir(landing_url))
+    url = LandingUrl.of(landing_url)
+    if not url.is_s3:
+        return LocalLanding(url.local_directory())
     import boto3
 
-    parts = urlsplit(landing_url)
     session = session or boto3.session.Session()
     client = s3_client or session.client("s3")
     credentials = session.get_credentials()
     frozen = credentials.get_frozen_credentials() if credentials else None
     return S3Landing(
-        bucket=parts.netloc,
-        prefix=parts.path.strip("/"),
+        bucket=url.bucket,
+        prefix=url.prefix,
         client=client,
         endpoint_url=client.meta.endpoint_url if _custom_endpoint(client) else None,
         region=client.meta.region_name,

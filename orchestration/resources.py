@@ -9,7 +9,8 @@ from clickhouse_connect.driver.client import Client
 from dagster_aws.s3 import S3Resource
 
 from ingest_loaders.landing import Landing, landing_from_url
-from saas_warehouse.settings import Settings, redact_url
+from saas_warehouse.settings import Settings
+from saas_warehouse.urls import LandingUrl, WarehouseUrl
 from saas_warehouse.warehouse import ensure_databases, open_warehouse, warehouse_lock
 
 
@@ -22,10 +23,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str
 
+    @property
+    def warehouse(self) -> WarehouseUrl:
+        """The URL parsed (Dagster hands the resource a string: an EnvVar's value)."""
+        return WarehouseUrl.parse(self.url)
+
     @contextmanager
     def open(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Client]:
         """A client for one step; on the embedded engine, once other processes let go."""
-        with warehouse_lock(self.url, on_wait=on_wait), open_warehouse(self.url) as client:
+        url = self.warehouse
+        with warehouse_lock(url, on_wait=on_wait), open_warehouse(url) as client:
             ensure_databases(client)
             yield client
 
@@ -36,10 +43,11 @@ class WarehouseResource(dg.ConfigurableResource):
         """`count` clients for one step's threads (the embedded engine takes many clients in
         the one process that holds it)."""
         with self.open(on_wait) as first, ExitStack() as more:
-            yield [first, *(more.enter_context(open_warehouse(self.url)) for _ in range(count - 1))]
+            url = self.warehouse
+            yield [first, *(more.enter_context(open_warehouse(url)) for _ in range(count - 1))]
 
     def describe(self) -> str:
-        return redact_url(self.url)
+        return self.warehouse.redacted()
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -49,8 +57,9 @@ class LandingResource(dg.ConfigurableResource):
     s3: dg.ResourceDependency[S3Resource]
 
     def landing(self) -> Landing:
-        if not self.url.startswith("s3://"):
-            return landing_from_url(self.url)
+        url = LandingUrl.parse(self.url)
+        if not url.is_s3:
+            return landing_from_url(url)
         # The S3 resource lists the objects; ClickHouse reads them with the same credentials.
         session = boto3.session.Session(
             aws_access_key_id=self.s3.aws_access_key_id,
@@ -58,7 +67,7 @@ class LandingResource(dg.ConfigurableResource):
             aws_session_token=self.s3.aws_session_token,
             profile_name=self.s3.profile_name,
         )
-        return landing_from_url(self.url, s3_client=self.s3.get_client(), session=session)
+        return landing_from_url(url, s3_client=self.s3.get_client(), session=session)
 
 
 def build_resources(settings: Settings) -> dict[str, object]:

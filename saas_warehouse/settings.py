@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote
+
+from saas_warehouse.urls import LandingUrl, WarehouseUrl
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,15 +18,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 class Settings:
     """Where the warehouse and the landing zone are.
 
-    warehouse_url: `chdb:///abs/path` (embedded engine) or `http(s)://user:pass@host:port`.
-    landing_url: `s3://bucket/prefix`, `file:///abs/dir` or a plain directory path.
+    warehouse_url: `chdb:///abs/path` (embedded engine) or `http(s)://user:pass@host[:port]`,
+      as given; `warehouse` is the parsed value (saas_warehouse/urls.py).
+    landing_url: `s3://bucket/prefix`, `file:///abs/dir` or a plain directory path, as given;
+      `landing` is the parsed value.
     dagster_home: the Dagster instance directory.
     tenant_passwords_file: JSON {tenant_id: password} for tenant logins on a server.
     tenant_limits_file: TOML overriding the tenant limits (saas_warehouse/access/limits.py).
     metabase_site_url, metabase_secret_key: for signed embedding URLs (`embed-url`).
     """
 
-    warehouse_url: str
+    warehouse_url: str = field(repr=False)  # may hold a password
     landing_url: str
     dagster_home: str
     tenant_passwords_file: str | None = None
@@ -37,8 +42,9 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        embedded = f"chdb://{quote(str(REPO_ROOT / '.warehouse'))}"
         return cls(
-            warehouse_url=env.get("WAREHOUSE_URL") or f"chdb://{REPO_ROOT / '.warehouse'}",
+            warehouse_url=env.get("WAREHOUSE_URL") or embedded,
             landing_url=env.get("LANDING_URL") or str(REPO_ROOT / "data" / "landing"),
             dagster_home=env.get("DAGSTER_HOME") or str(REPO_ROOT / ".dagster"),
             tenant_passwords_file=env.get("SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE") or None,
@@ -48,39 +54,12 @@ class Settings:
             warehouse_url_from_env=bool(env.get("WAREHOUSE_URL")),
         )
 
-    @property
-    def landing_is_s3(self) -> bool:
-        return self.landing_url.startswith("s3://")
+    @cached_property
+    def warehouse(self) -> WarehouseUrl:
+        """WAREHOUSE_URL parsed: what every consumer asks (embedded or server, TLS, login)."""
+        return WarehouseUrl.parse(self.warehouse_url)
 
-    @property
-    def landing_dir(self) -> Path:
-        """The local landing directory (`file:///abs/dir` or a plain path)."""
-        return local_landing_dir(self.landing_url)
-
-
-def local_landing_dir(landing_url: str) -> Path:
-    """`file:///abs/dir` or a plain path → the directory."""
-    if landing_url.startswith("s3://"):
-        raise ValueError(f"not a local landing zone: {landing_url}")
-    if landing_url.startswith("file://"):
-        return Path(unquote(urlsplit(landing_url).path))
-    return Path(landing_url).expanduser().resolve()
-
-
-def embedded_path(warehouse_url: str) -> str:
-    """The on-disk directory of the embedded engine (`chdb:///abs/path` → `/abs/path`)."""
-    if not warehouse_url.startswith("chdb://"):
-        raise ValueError(f"not an embedded warehouse URL: {redact_url(warehouse_url)}")
-    path = unquote(urlsplit(warehouse_url).path)
-    if not path or path == "/":
-        raise ValueError(f"WAREHOUSE_URL {warehouse_url!r} needs a path: chdb:///abs/path")
-    return path
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, safe for logs and metadata."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    @cached_property
+    def landing(self) -> LandingUrl:
+        """LANDING_URL parsed: S3 or a local directory."""
+        return LandingUrl.parse(self.landing_url)

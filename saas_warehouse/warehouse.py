@@ -1,4 +1,5 @@
-"""One way to reach the warehouse: WAREHOUSE_URL → a clickhouse-connect client.
+"""One way to reach the warehouse: WAREHOUSE_URL (parsed, saas_warehouse/urls.py) → a
+clickhouse-connect client.
 
 The embedded engine (chDB) can be open in one process at a time, so callers hold a client
 only for the duration of one step (`open_warehouse`) and close it before starting `dbt`.
@@ -23,7 +24,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ProgrammingError
 
 from saas_warehouse.contract import DATABASES
-from saas_warehouse.settings import embedded_path
+from saas_warehouse.urls import WarehouseUrl
 
 # The full-access users config of the embedded engine: loaders, dbt, admins.
 ENGINE_USERS = Path(__file__).with_name("chdb") / "engine_users.xml"
@@ -63,15 +64,22 @@ def is_embedded(client: Client) -> bool:
     return client in _EMBEDDED_CLIENTS
 
 
-def get_client(warehouse_url: str, engine_config: Path | None = None) -> Client:
+def get_client(warehouse_url: WarehouseUrl | str, engine_config: Path | None = None) -> Client:
     """A client for the warehouse at `warehouse_url` (CONTRACT.md §1); the caller closes it.
 
-    The embedded engine is opened with `engine_config` (its users, grants and row filters;
-    see saas_warehouse/access/embedded.py), by default the full-access one.
+    A server is reached over TLS exactly when the scheme is `https`. The embedded engine is
+    opened with `engine_config` (its users, grants and row filters; see
+    saas_warehouse/access/embedded.py), by default the full-access one.
     """
-    if not warehouse_url.startswith("chdb://"):
-        return clickhouse_connect.get_client(dsn=warehouse_url)
-    path = embedded_path(warehouse_url)
+    url = WarehouseUrl.of(warehouse_url)
+    if not url.embedded:
+        # Never `dsn=`, and the interface always named: left to itself, clickhouse-connect
+        # takes TLS from the port (8443, 443), not from the scheme.
+        return clickhouse_connect.get_client(
+            interface=url.scheme, secure=url.secure, host=url.host, port=url.port,
+            username=url.user, password=url.password, database=url.database,
+        )
+    path = url.path
     config = engine_config or admin_engine_config()
     try:
         client = clickhouse_connect.get_client(
@@ -92,7 +100,9 @@ def get_client(warehouse_url: str, engine_config: Path | None = None) -> Client:
 
 
 @contextmanager
-def open_warehouse(warehouse_url: str, engine_config: Path | None = None) -> Iterator[Client]:
+def open_warehouse(
+    warehouse_url: WarehouseUrl | str, engine_config: Path | None = None
+) -> Iterator[Client]:
     """A client that is closed (releasing the embedded engine) when the block ends."""
     client = get_client(warehouse_url, engine_config)
     try:
@@ -121,7 +131,7 @@ def ensure_databases(client: Client) -> None:
 
 @contextmanager
 def warehouse_lock(
-    warehouse_url: str,
+    warehouse_url: WarehouseUrl | str,
     wait_seconds: float = LOCK_WAIT_SECONDS,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
@@ -132,10 +142,11 @@ def warehouse_lock(
     step by step rather than fail. After `wait_seconds` the plain "open in another process"
     error is raised. A ClickHouse server needs no lock.
     """
-    if not warehouse_url.startswith("chdb://"):
+    url = WarehouseUrl.of(warehouse_url)
+    if not url.embedded:
         yield
         return
-    path = Path(embedded_path(warehouse_url))
+    path = Path(url.path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with (path.parent / f".{path.name}.lock").open("a") as handle:
         deadline = time.monotonic() + wait_seconds

@@ -14,14 +14,13 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from saas_warehouse.settings import Settings
+from saas_warehouse.urls import LandingUrl
 
 SUCCESS = "_SUCCESS"
 
@@ -89,13 +88,8 @@ class S3Sink:
 
 def open_sink(landing_url: str) -> Sink:
     """The sink for a LANDING_URL, parsed as the settings parse it (CONTRACT.md §1)."""
-    settings = Settings(warehouse_url="", landing_url=landing_url, dagster_home="")
-    if settings.landing_is_s3:
-        parts = urlsplit(landing_url)
-        if not parts.netloc:
-            raise ValueError(f"landing URL {landing_url!r} has no bucket: s3://bucket/prefix")
-        return S3Sink(parts.netloc, parts.path)
-    return LocalSink(settings.landing_dir)
+    url = LandingUrl.parse(landing_url)
+    return S3Sink(url.bucket, url.prefix) if url.is_s3 else LocalSink(url.local_directory())
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

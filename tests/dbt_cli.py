@@ -63,7 +63,7 @@ def tiny_profile(warehouse: Path) -> str:
           outputs:
             embedded:
               type: chdb
-              path: chdb://{warehouse}
+              url: chdb://{warehouse}
               schema: analytics
               threads: 2
     """

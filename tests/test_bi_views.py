@@ -188,7 +188,7 @@ def test_bi_views_match_the_oracle_after_one_range_run(
     assert not problems, "\n".join(problems)
 
     # dbt docs: the catalog holds every bi view, and every one of its columns is described.
-    ok(dbt(["docs", "generate", "--target", "embedded"], DBT_PROJECT, tmp_path,
+    ok(dbt(["docs", "generate"], DBT_PROJECT, tmp_path,
            WAREHOUSE_URL=built_warehouse.warehouse_url))
     target = tmp_path / "dbt_target"
     catalog = json.loads((target / "catalog.json").read_text())["nodes"]
@@ -266,7 +266,7 @@ def test_bi_views_match_the_oracle_when_days_load_in_chunks_out_of_order_and_ree
     problems += compare_all(bi_settings, landing, sorted(loaded), label)
 
     # The same warehouse rebuilt from scratch by dbt from the shell gives the same views.
-    ok(dbt(["build", "--target", "embedded", "--full-refresh"], DBT_PROJECT, tmp_path,
+    ok(dbt(["build", "--full-refresh"], DBT_PROJECT, tmp_path,
            WAREHOUSE_URL=bi_settings.warehouse_url))
     problems += compare_all(bi_settings, landing, sorted(loaded), "after --full-refresh")
     assert not problems, "\n".join(problems)

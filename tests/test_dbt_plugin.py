@@ -142,16 +142,19 @@ def test_project_seeds_land_in_analytics(tmp_path):
     ]
 
 
-def test_profile_picks_the_server_target_from_an_http_url(tmp_path):
-    # Nothing listens on port 9; dbt debug still shows the credentials it parsed.
+def test_profile_reads_a_server_from_an_https_url(tmp_path):
+    # Nothing listens on port 9; dbt debug still shows the credentials the plugin parsed.
     url = "https://analyst:s3cret@127.0.0.1:9"
     shown = dbt(["debug"], DBT_PROJECT, tmp_path, WAREHOUSE_URL=url)
     out = shown.stdout
-    assert "adapter type: clickhouse" in out
-    shown_credentials = ("host: 127.0.0.1", "port: 9", "user: analyst", "secure: True")
+    assert "adapter type: chdb" in out  # the plugin, handing a server to dbt-clickhouse
+    shown_credentials = ("driver: http", "host: 127.0.0.1", "port: 9", "user: analyst",
+                         "secure: True")
     for line in (*shown_credentials, "schema: analytics"):
         assert line in out, out[-3000:]
+    assert "https://127.0.0.1:9" in out  # it tried TLS (nothing listens)
     assert "s3cret" not in out
+    assert "s3cret" not in (tmp_path / "dbt_logs" / "dbt.log").read_text()
 
 
 def test_config_file_reaches_the_engine(tmp_path):
@@ -174,7 +177,7 @@ def test_config_file_reaches_the_engine(tmp_path):
         },
     )
     credentials = ChdbCredentials(
-        path=f"chdb://{tmp_path}/wh", config_file=str(tmp_path / "config.xml"), schema="analytics"
+        url=f"chdb://{tmp_path}/wh", config_file=str(tmp_path / "config.xml"), schema="analytics"
     )
     client = ChdbClient(credentials)
     try:

@@ -27,6 +27,7 @@ from orchestration.resources import WarehouseResource
 from orchestration.transform.project import dbt_executable, dbt_project
 from orchestration.transform.translator import WarehouseDbtTranslator
 from saas_warehouse.settings import Settings
+from saas_warehouse.urls import WarehouseUrl
 from saas_warehouse.warehouse import warehouse_lock
 
 # The op (and step key) of the dbt assets.
@@ -51,7 +52,7 @@ def dbt_build_args(
         build_vars |= {"start_date": days[0].isoformat(), "end_date": days[1].isoformat()}
     if batch_days is not None:
         build_vars["batch_days"] = batch_days
-    if warehouse_url.startswith("chdb://"):
+    if WarehouseUrl.parse(warehouse_url).embedded:
         build_vars["warehouse_url"] = warehouse_url
     args = ["build", "--vars", json.dumps(build_vars)]
     return [*args, "--full-refresh"] if full_refresh else args
@@ -84,7 +85,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         config: DbtBuildConfig,
     ):
-        _check_server_url_reaches_dbt(warehouse.url)
+        _check_server_url_reaches_dbt(warehouse.warehouse)
         args = dbt_build_args(
             run_days(context.op_execution_context), warehouse_url=warehouse.url,
             full_refresh=config.full_refresh, batch_days=config.batch_days,
@@ -92,7 +93,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         context.log.info(f"dbt {' '.join(args)}")
         # No warehouse connection is open in this process here: the embedded engine is
         # released by every step that used it, so the dbt process can open it.
-        with warehouse_lock(warehouse.url, on_wait=context.log.info):
+        with warehouse_lock(warehouse.warehouse, on_wait=context.log.info):
             invocation = dbt.cli(args, context=context)
             try:
                 yield from invocation.stream()
@@ -117,9 +118,9 @@ def _modified(path: Path) -> float:
         return 0.0
 
 
-def _check_server_url_reaches_dbt(url: str) -> None:
+def _check_server_url_reaches_dbt(url: WarehouseUrl) -> None:
     """dbt (a subprocess) reads a server URL from WAREHOUSE_URL: it must be this one."""
-    if not url.startswith("chdb://") and Settings.from_env().warehouse_url != url:
+    if not url.embedded and Settings.from_env().warehouse != url:
         raise dg.Failure(
             description="The warehouse resource points at a ClickHouse server that is not "
             "WAREHOUSE_URL: dbt reads the server from WAREHOUSE_URL only (the URL may carry "

@@ -14,13 +14,15 @@ from saas_warehouse.access.server import (
     cleanup_plan,
 )
 from saas_warehouse.access.sessions import access_model, read_passwords
+from saas_warehouse.urls import WarehouseUrl
 from saas_warehouse.warehouse import open_warehouse
 
 
-def apply_access(warehouse_url: str, *, dry_run: bool, passwords_file: str | None,
+def apply_access(warehouse_url: WarehouseUrl | str, *, dry_run: bool, passwords_file: str | None,
                  limits: TenantLimits) -> None:
+    url = WarehouseUrl.of(warehouse_url)
     passwords = read_passwords(passwords_file)
-    model = access_model(warehouse_url)
+    model = access_model(url)
     plan = access_plan(model, passwords, limits)
     missing = [t for t in model.tenants if t not in passwords]
     if missing:
@@ -29,13 +31,13 @@ def apply_access(warehouse_url: str, *, dry_run: bool, passwords_file: str | Non
     if IMPERSONATION_PASSWORD_KEY not in passwords:
         print(f"note: no {IMPERSONATION_PASSWORD_KEY!r} password: no impersonation login",
               file=sys.stderr)
-    if dry_run or warehouse_url.startswith("chdb://"):
+    if dry_run or url.embedded:
         if not dry_run:
             print("note: the embedded engine loads its users config per session; nothing to "
                   "apply. The server DDL would be:", file=sys.stderr)
         _print(plan)
         return
-    with open_warehouse(warehouse_url) as client:
+    with open_warehouse(url) as client:
         existing = ExistingAccess(
             users=tuple(r[0] for r in client.query("SELECT name FROM system.users").result_rows),
             roles=tuple(r[0] for r in client.query("SELECT name FROM system.roles").result_rows),

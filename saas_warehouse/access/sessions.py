@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
 
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
@@ -24,6 +23,7 @@ from saas_warehouse.access.model import (
     read_access_model,
     tenant_login,
 )
+from saas_warehouse.urls import WarehouseUrl
 from saas_warehouse.warehouse import open_warehouse
 
 PASSWORDS_ENV = "SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE"
@@ -68,56 +68,57 @@ def read_passwords(path: str | None) -> dict[str, str]:
     return data
 
 
-def access_model(warehouse_url: str) -> AccessModel:
+def access_model(warehouse_url: WarehouseUrl | str) -> AccessModel:
     with open_warehouse(warehouse_url) as client:
         return read_access_model(client)
 
 
-def _model_and_settings(warehouse_url: str) -> tuple[AccessModel, list[str]]:
+def _model_and_settings(warehouse_url: WarehouseUrl) -> tuple[AccessModel, list[str]]:
     with open_warehouse(warehouse_url) as client:
         names = [r[0] for r in client.query("SELECT name FROM system.settings").result_rows]
         return read_access_model(client), names
 
 
 @contextmanager
-def tenant_session(warehouse_url: str, tenant_id: str | None, *,
+def tenant_session(warehouse_url: WarehouseUrl | str, tenant_id: str | None, *,
                    limits: TenantLimits | None = None,
                    passwords: Mapping[str, str] | None = None) -> Iterator[TenantClient]:
     """A connection as `tenant_id`'s BI login. Empty, malformed or unknown ids are refused."""
     if tenant_id is None or tenant_id == "":
         raise UnknownTenantError("no tenant given: a tenant session needs a tenant id")
-    if not warehouse_url.startswith("chdb://"):
-        access_model(warehouse_url).require_tenant(tenant_id)
+    url = WarehouseUrl.of(warehouse_url)
+    if not url.embedded:
+        access_model(url).require_tenant(tenant_id)
         password = (passwords or {}).get(tenant_id)
         if password is None:
             raise ValueError(f"no password for tenant {tenant_id} in ${PASSWORDS_ENV}")
-        url = _with_user(warehouse_url, tenant_login(tenant_id), password)
-        with open_warehouse(url) as client:
+        with open_warehouse(url.with_login(tenant_login(tenant_id), password)) as client:
             yield TenantClient(client)
         return
-    model, engine_settings = _model_and_settings(warehouse_url)
+    model, engine_settings = _model_and_settings(url)
     model.require_tenant(tenant_id)
     # A name of this session's own: the engine proves below that it loaded this config.
     profile = f"{TENANT_PROFILE}_{secrets.token_hex(6)}"
     users = tenant_users(model, tenant_id, limits or TenantLimits(), engine_settings, profile)
     with tempfile.TemporaryDirectory(prefix="tenant-session-") as directory:
         config = write_users_config(Path(directory), "tenant", users)
-        with open_warehouse(warehouse_url, engine_config=config) as client:
+        with open_warehouse(url, engine_config=config) as client:
             _require_profile(client, profile)
             yield TenantClient(client)
 
 
 @contextmanager
-def analyst_session(warehouse_url: str) -> Iterator[Client]:
+def analyst_session(warehouse_url: WarehouseUrl | str) -> Iterator[Client]:
     """Read-only, every tenant. On a server: the WAREHOUSE_URL user (give it bi_analyst)."""
-    if not warehouse_url.startswith("chdb://"):
-        with open_warehouse(warehouse_url) as client:
+    url = WarehouseUrl.of(warehouse_url)
+    if not url.embedded:
+        with open_warehouse(url) as client:
             yield client
         return
     profile = f"bi_analyst_readonly_{secrets.token_hex(6)}"
     with tempfile.TemporaryDirectory(prefix="analyst-session-") as directory:
         config = write_users_config(Path(directory), "analyst", analyst_users(profile))
-        with open_warehouse(warehouse_url, engine_config=config) as client:
+        with open_warehouse(url, engine_config=config) as client:
             _require_profile(client, profile)
             yield client
 
@@ -133,8 +134,3 @@ def _require_profile(client: Client, profile: str) -> None:
             "every other connection to the warehouse before opening an isolated session"
         )
 
-
-def _with_user(url: str, user: str, password: str) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{quote(user)}:{quote(password, safe='')}@{host}").geturl()

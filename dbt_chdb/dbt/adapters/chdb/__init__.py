@@ -5,6 +5,10 @@ It subclasses dbt-clickhouse and changes only how the client is created
 `clickhouse` plugin, so dbt's dispatch searches `chdb__`, then `clickhouse__`, then `default__`
 macros and materializations: everything else is dbt-clickhouse's, unchanged.
 
+Its `url` credential is WAREHOUSE_URL, parsed by the project's one parser
+(saas_warehouse/urls.py): for an `http(s)://` server the plugin only fills dbt-clickhouse's
+host, port, login and `secure` (from the scheme) and dbt-clickhouse's own HTTP client connects.
+
 An on-disk chDB path can be open in one process at a time; all dbt threads share the process
 and each opens its own connection. dbt closes them when the run ends (cleanup_connections).
 

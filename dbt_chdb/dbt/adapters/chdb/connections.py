@@ -1,4 +1,5 @@
-"""Credentials, client and connection manager: dbt-clickhouse's, on an in-process chDB engine."""
+"""Credentials, client and connection manager: dbt-clickhouse's, on an in-process chDB engine,
+or dbt-clickhouse's own HTTP(S) client on a server when `url` names one."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from dbt.adapters.clickhouse.credentials import ClickHouseCredentials
 from dbt.adapters.clickhouse.httpclient import ChHttpClient
 from dbt.adapters.clickhouse.logger import logger
 
+from saas_warehouse.urls import WarehouseUrl
+
 
 def _project_dir() -> str:
     """Where relative paths start: dbt's project directory (the cwd when dbt runs from it)."""
@@ -28,11 +31,16 @@ def _project_dir() -> str:
 
 @dataclass
 class ChdbCredentials(ClickHouseCredentials):
-    """`path`: the engine's directory, `/abs`, `chdb:///abs` or relative to the project dir.
+    """`url`: a WAREHOUSE_URL, parsed by the project's one parser (saas_warehouse/urls.py).
+    `chdb:///abs` is the embedded engine at /abs; `http(s)://user:password@host[:port]` fills
+    host, port, user, password and `secure` (from the scheme alone) and dbt-clickhouse's own
+    HTTP client connects. When `url` is empty:
+    `path`: the engine's directory, absolute or relative to the project dir.
     `config_file`: optional ClickHouse config XML (users, profiles, row policies).
     `users_config`: optional users XML; the plugin writes the config that loads it (the
     engine resolves a relative users_config against the cwd, so it is made absolute)."""
 
+    url: Optional[str] = None  # never shown: it may hold a password
     path: str = ""
     config_file: Optional[str] = None
     users_config: Optional[str] = None
@@ -42,14 +50,28 @@ class ChdbCredentials(ClickHouseCredentials):
         return "chdb"
 
     @property
+    def embedded(self) -> bool:
+        return bool(self.path)
+
+    @property
     def unique_field(self):
-        return self.path
+        return self.path if self.embedded else self.host
 
     def __post_init__(self):
         super().__post_init__()
-        path = self.path.removeprefix("chdb://")
-        if not path:
-            raise ValueError("chdb credentials need `path`: an engine directory or chdb:///abs")
+        if self.url:
+            url = WarehouseUrl.parse(self.url)
+            if not url.embedded:
+                self.path = ""
+                self.driver, self.secure = "http", url.secure
+                self.host, self.port = url.host, url.port
+                self.user, self.password = url.user, url.password
+                return
+            self.path = url.path
+        path = self.path
+        if not path or "://" in path:
+            raise ValueError("chdb credentials need `url` (chdb:///abs or http(s)://…) or "
+                             "`path`, an engine directory")
         base = _project_dir()
         self.path = os.path.abspath(os.path.join(base, os.path.expanduser(path)))
         if self.config_file:
@@ -60,6 +82,8 @@ class ChdbCredentials(ClickHouseCredentials):
             self.config_file = _engine_config_loading(users)
 
     def _connection_keys(self):
+        if not self.embedded:
+            return super()._connection_keys()
         return ("path", "config_file", "users_config", "schema", "custom_settings",
                 "use_lw_deletes")
 
@@ -102,6 +126,8 @@ class ChdbConnectionManager(ClickHouseConnectionManager):
 
     @classmethod
     def open(cls, connection):
+        if not connection.credentials.embedded:
+            return super().open(connection)  # a server: dbt-clickhouse's HTTP(S) client
         if connection.state == "open":
             return connection
 
