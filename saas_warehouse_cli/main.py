@@ -8,8 +8,13 @@ import sys
 from collections.abc import Sequence
 
 from saas_warehouse.contract import PLANS
-from saas_warehouse.settings import Settings, redact_url
-from saas_warehouse_cli.output import print_kpi_summary, print_raw_counts, print_table
+from saas_warehouse.settings import Settings
+from saas_warehouse_cli.output import (
+    print_kpi_summary,
+    print_raw_counts,
+    print_table,
+    terminal_text,
+)
 
 DEMO_START = dt.date(2026, 10, 1)
 DEMO_DAYS = 30
@@ -114,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     embed.add_argument("--tenant", required=True, help="the tenant the dashboard is locked to")
     embed.add_argument("--dashboard", type=int, required=True, help="Metabase dashboard id")
-    embed.add_argument("--minutes", type=int, default=10, help="token lifetime (default: 10)")
+    embed.add_argument("--minutes", type=int, default=10,
+                       help="token lifetime, 1 to 1440 minutes (a day; default: 10): a signed "
+                       "URL works for whoever holds it until it expires")
     return parser
 
 
@@ -145,7 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # the contract: one line on stderr, non-zero exit
         from saas_warehouse.warehouse import clickhouse_message
 
-        print(f"error: {clickhouse_message(e) or type(e).__name__}", file=sys.stderr)
+        # A message may quote a producer's file name or value: shown, never obeyed.
+        reason = terminal_text(clickhouse_message(e) or type(e).__name__)
+        print(f"error: {reason}", file=sys.stderr)
         if args.debug:
             import traceback
 
@@ -169,7 +178,7 @@ def _run(settings: Settings, start: dt.date, end: dt.date, verbose: bool) -> Non
     from orchestration.runner import run_range
 
     print(f"loading and building {start} .. {end} "
-          f"({settings.landing_url} → {redact_url(settings.warehouse_url)})", file=sys.stderr)
+          f"({settings.landing_url} → {settings.warehouse.redacted()})", file=sys.stderr)
     summary = run_range(settings, start, end, progress=None if verbose else sys.stderr)
     print(
         f"run {summary.run_id} succeeded in {summary.seconds:.1f}s: "
@@ -195,10 +204,14 @@ def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
 
     # `--tenant ""` is a tenant session that refuses, never the analyst's.
     session = _tenant_session(settings, tenant) if tenant is not None else analyst_session(
-        settings.warehouse_url
+        settings.warehouse
     )
     with session as client:
         if fmt in ("csv", "json"):
+            # Machine formats, for a program rather than a terminal: written as ClickHouse
+            # quotes them. JSON escapes C0 controls (\u001B) but not DEL, C1 (\x9b) or bidi
+            # characters; CSV passes every control character through inside its quotes. Only
+            # `table` (print_table) shows them escaped.
             output = "CSVWithNames" if fmt == "csv" else "JSONEachRow"
             sys.stdout.write(client.raw_query(sql, fmt=output).decode())
             return
@@ -211,7 +224,7 @@ def _tenant_session(settings: Settings, tenant: str):
     from saas_warehouse.access.sessions import read_passwords, tenant_session
 
     return tenant_session(
-        settings.warehouse_url, tenant,
+        settings.warehouse, tenant,
         limits=TenantLimits.load(settings.tenant_limits_file),
         passwords=read_passwords(settings.tenant_passwords_file),
     )
@@ -229,7 +242,7 @@ def _access_apply(settings: Settings, dry_run: bool, passwords_file: str | None)
     from saas_warehouse.access.apply import apply_access
     from saas_warehouse.access.limits import TenantLimits
 
-    apply_access(settings.warehouse_url, dry_run=dry_run,
+    apply_access(settings.warehouse, dry_run=dry_run,
                  passwords_file=passwords_file or settings.tenant_passwords_file,
                  limits=TenantLimits.load(settings.tenant_limits_file))
 
@@ -257,9 +270,12 @@ def _embed_url(settings: Settings, tenant: str, dashboard: int, minutes: int) ->
     if not settings.metabase_site_url or not settings.metabase_secret_key:
         raise ValueError("set METABASE_SITE_URL and METABASE_EMBEDDING_SECRET_KEY (Metabase: "
                          "Admin → Embedding → Static embedding)")
-    access_model(settings.warehouse_url).require_tenant(tenant)
-    print(signed_dashboard_url(settings.metabase_site_url, settings.metabase_secret_key,
-                               dashboard, tenant, minutes=minutes))
+    # Signed first: a bad site URL, secret or lifetime is refused before the warehouse opens;
+    # the URL is printed only for a tenant that exists.
+    url = signed_dashboard_url(settings.metabase_site_url, settings.metabase_secret_key,
+                               dashboard, tenant, minutes=minutes)
+    access_model(settings.warehouse).require_tenant(tenant)
+    print(url)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Sequence
 
 from saas_warehouse.settings import Settings
@@ -56,19 +58,47 @@ def print_raw_counts(settings: Settings, start: dt.date, end: dt.date) -> None:
 
 
 def print_table(header: list[str], rows: Sequence[Sequence[object]]) -> None:
-    if not header:  # a statement without a result set
-        return
+    if header:  # a statement without a result set prints nothing
+        print(format_table(header, rows))
+
+
+def format_table(header: list[str], rows: Sequence[Sequence[object]]) -> str:
+    """The result as aligned columns for a terminal, every value shown with `terminal_text`."""
     # Rows as wide as the header (a KILL QUERY result once came back narrower).
-    cells = [header] + [
-        [("" if v is None else str(v)) for v in row][: len(header)]
+    cells = [[terminal_text(h) for h in header]] + [
+        [("" if v is None else terminal_text(str(v))) for v in row][: len(header)]
         + [""] * (len(header) - len(row)) for row in rows
     ]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
+    lines = []
     for n, row in enumerate(cells):
-        print("  ".join(v.rjust(w) if n and _numeric(v) else v.ljust(w)
-                        for v, w in zip(row, widths, strict=True)).rstrip())
+        lines.append("  ".join(_pad(v, w, right=bool(n) and _numeric(v))
+                               for v, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
-            print("  ".join("-" * w for w in widths))
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# What a terminal obeys rather than shows: C0 controls (ESC sequences, BEL, CR, LF…), DEL, the
+# C1 controls (\x9b is a one-byte CSI), line/paragraph separators and the bidi overrides that
+# reorder what follows them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """`text` safe to print: each control character as its Python escape (`\\x1b`, `\\n`)."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def _width(text: str) -> int:
+    """Columns `text` fills in a terminal: wide (CJK) characters two, combining marks none."""
+    return sum(0 if unicodedata.combining(c) or unicodedata.category(c) == "Cf"
+               else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    space = " " * (width - _width(text))
+    return space + text if right else text + space
 
 
 def _numeric(text: str) -> bool:

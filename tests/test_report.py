@@ -4,7 +4,9 @@ and the page renders in headless Chromium (screenshots in docs/screenshots/)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from html.parser import HTMLParser
 
 import bi_oracle as oracle
 import pandas as pd
@@ -14,7 +16,8 @@ from conftest import BUILT_DAYS, BUILT_START
 
 from saas_warehouse.access.sessions import analyst_session, tenant_session
 from saas_warehouse.report import build_report, json_block
-from saas_warehouse.report.data import ALERTS_SHOWN
+from saas_warehouse.report.data import ALERTS_SHOWN, BENCHMARK_METRICS, ReportData
+from saas_warehouse.report.render import render
 from saas_warehouse.settings import Settings
 from saas_warehouse_cli.main import main
 
@@ -246,3 +249,97 @@ def test_report_screenshots(
         assert png_size(png) == (1400, 4200)
         # A blank or unstyled page compresses to almost nothing; charts and text do not.
         assert png.stat().st_size > 60_000, f"{png} looks empty"
+
+
+def _hostile(field: str) -> str:
+    """A producer's string that tries to leave its table cell, script the page, add an event
+    attribute and end the JSON block early; `field` tells the copies apart."""
+    return (f'<td onmouseover="alert(1)"><script>alert("{field}")</script></td><td>'
+            f'"onmouseover=alert(2) R&D &amp; <!--<script> {field}')
+
+
+def _hostile_data(tenant: str | None) -> ReportData:
+    """Every string of the page's data a producer or tenant controls, made hostile; the
+    numbers are plain."""
+    days = [f"2026-10-0{d}{_hostile('date')}" for d in (1, 2)]
+    service, feature = _hostile("service"), _hostile("feature")
+    data = ReportData(tenant=tenant, start=days[0], end=days[-1], daily=[
+        {"date": d, "dau": 5, "wau": 7, "mau": 9, "events": 50, "new_users": 1,
+         "api_requests": 100, "api_errors": 2, "api_error_rate": 0.02, "billed_usd": 3.5}
+        for d in days])
+    data.totals = {"last_date": days[-1], "dau": 5, "wau": 7, "mau": 9, "events": 100,
+                   "new_users": 2, "api_requests": 200, "api_error_rate": 0.02,
+                   "billed_usd": 7.0, "services": 1}
+    data.funnels = {_hostile("funnel"): [
+        {"step_index": i, "step_event": _hostile(f"step {i}"), "users": users,
+         "conversion_rate": users / 10, "seconds_to_step": 30.0 * i}
+        for i, users in ((1, 10), (2, 4))]}
+    data.retention = [{"cohort_date": days[0], "day_n": 1, "cohort_size": 10,
+                       "retained_users": 4, "retention_rate": 0.4}]
+    data.weekly_retention = [{"cohort_week": days[0], "week_n": 1, "cohort_size": 10,
+                              "retained_users": 3, "retention_rate": 0.3}]
+    data.lifecycle = [{"date": d, "new_users": 1, "returning_users": 3,
+                       "resurrecting_users": 1, "dormant_users": 2} for d in days]
+    data.features = [{"date": d, "feature": feature, "users": 3, "new_adopters": 1,
+                      "adopters_30d": 4, "adoption_rate_30d": 0.4} for d in days]
+    data.alerts = [{"date": days[-1], "tenant_id": _hostile("alert tenant"),
+                    "rule_id": _hostile("rule"), "metric": _hostile("metric"),
+                    "value": 2.0, "baseline": 1.0, "change": 1.0}]
+    data.services = [{"service": service, "requests": 200, "errors_5xx": 4, "errors_4xx": 6,
+                      "error_rate_5xx": 0.02, "error_rate_4xx": 0.03, "latency_p50_ms": 10.0,
+                      "latency_p95_ms": 50.0, "latency_p99_ms": 90.0}]
+    data.service_daily = [{"date": d, "service": service, "requests": 100,
+                           "latency_p95_ms": 50.0, "error_rate_5xx": 0.02} for d in days]
+    if tenant is not None:
+        # One metric without enough peers: its row has a text cell where the chart goes.
+        data.benchmarks = [
+            {"date": d, "plan": _hostile("plan"), "metric": m, "value": 1.0,
+             **({"tenants": None, "p25": None, "p50": None, "p75": None} if m == "dau"
+                else {"tenants": 6, "p25": 0.5, "p50": 1.0, "p75": 1.5})}
+            for d in days for m in BENCHMARK_METRICS]
+    else:
+        data.totals["tenants"] = 2
+        data.top_tenants = [{"tenant_id": _hostile("top tenant"), "avg_dau": 5.0,
+                             "last_mau": 9, "events": 100, "api_requests": 200,
+                             "api_error_rate": 0.02, "billed_usd": 7.0}]
+    return data
+
+
+class _Page(HTMLParser):
+    """The page as a browser's tokenizer sees it: tags with their attributes, and text."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.mark.parametrize("tenant", [_hostile("tenant"), None], ids=["tenant", "analyst"])
+def test_producer_strings_are_shown_as_text_never_markup(tenant: str | None) -> None:
+    data = _hostile_data(tenant)
+    html = render(data, generated=dt.datetime(2026, 10, 3, tzinfo=dt.UTC))
+    page = _Page(html)
+
+    # No element or attribute came from the data: one script (the inert JSON), no handlers.
+    assert [attrs for tag, attrs in page.tags if tag == "script"] == [
+        {"type": "application/json", "id": "report-data"}]
+    assert [(tag, name) for tag, attrs in page.tags for name in attrs
+            if name.startswith("on")] == []
+    # Each string is on the page whole, as text (or an attribute's value): escaped.
+    shown = page.text + [v for _, attrs in page.tags for v in attrs.values() if v]
+    fields = ["date", "funnel", "step 1", "step 2", "service", "feature", "rule", "metric"]
+    fields += ["tenant", "plan"] if tenant else ["alert tenant", "top tenant"]
+    missing = [f for f in fields if not any(_hostile(f) in s for s in shown)]
+    assert missing == []
+    # The JSON block holds no "<" at all (no "</script>", no "<!--"), and reads back whole.
+    start = html.index('id="report-data">') + len('id="report-data">')
+    assert "<" not in html[start:html.index("</script>", start)]
+    assert json_block(html) == json.loads(json.dumps(data.as_json()))

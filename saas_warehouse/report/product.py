@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from saas_warehouse.report import svg
 from saas_warehouse.report.data import ALERTS_SHOWN, RETENTION_WEEKS, ReportData
-from saas_warehouse.report.parts import section, table
+from saas_warehouse.report.parts import Markup, section, table
 
 FEATURES_CHARTED = 5  # the features whose 30-day adoption moved most over the period
 
 
-def lifecycle_section(data: ReportData, days: list[str]) -> str:
+def lifecycle_section(data: ReportData, days: list[str]) -> Markup:
     by_day = {r["date"]: r for r in data.lifecycle}
 
     def values(column: str) -> list[float]:
@@ -27,35 +27,35 @@ def lifecycle_section(data: ReportData, days: list[str]) -> str:
                          label="new, returning, resurrecting and dormant users per day"))
 
 
-def alerts_section(data: ReportData) -> str:
+def alerts_section(data: ReportData) -> Markup:
     if not data.alerts:
-        return section("KPI alerts", "No alert rule fired in the period.", "")
+        return section("KPI alerts", "No alert rule fired in the period.")
     tenant_column = [] if data.tenant else ["tenant"]
     rows = [[a["date"], *([] if data.tenant else [a["tenant_id"]]), a["rule_id"], a["metric"],
              f"{a['value']:,.4g}", f"{a['baseline']:,.4g}", f"{a['change']:+.0%}"]
             for a in data.alerts]
     more = f" (the latest {ALERTS_SHOWN})" if len(data.alerts) == ALERTS_SHOWN else ""
     return section(
-        "KPI alerts", f"Days on which a rule of <code>alert_rules</code> fired{more}: the "
-        "metric against its value a week earlier.",
+        "KPI alerts", Markup(f"Days on which a rule of <code>alert_rules</code> fired{more}: "
+                             "the metric against its value a week earlier."),
         table(["date", *tenant_column, "rule", "metric", "value", "a week earlier", "change"],
               rows), wide=True)
 
 
-def weekly_retention_section(data: ReportData) -> str:
+def weekly_retention_section(data: ReportData) -> Markup:
     cohorts = sorted({r["cohort_week"] for r in data.weekly_retention})
     cells = {(r["cohort_week"], r["week_n"]): (r["retention_rate"], r["cohort_size"])
              for r in data.weekly_retention}
     body = (svg.heatmap(cohorts, RETENTION_WEEKS, cells, unit="week",
-                        label="retention by weekly cohort and week") if cohorts else "")
+                        label="retention by weekly cohort and week") if cohorts else None)
     return section("Weekly retention", "Share of each weekly cohort (users first seen that "
                    "Monday–Sunday week; size in brackets) active in week n. Grey: not "
                    "reached yet.", body)
 
 
-def feature_section(data: ReportData, days: list[str]) -> str:
+def feature_section(data: ReportData, days: list[str]) -> Markup:
     if not data.features:
-        return section("Feature adoption", "No feature used yet.", "")
+        return section("Feature adoption", "No feature used yet.")
     rate = {(f["date"], f["feature"]): f["adoption_rate_30d"] for f in data.features}
     features = sorted({f["feature"] for f in data.features})
     first, last = days[0], days[-1]

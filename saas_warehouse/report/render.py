@@ -10,7 +10,7 @@ from typing import Any
 
 from saas_warehouse.report import product, svg
 from saas_warehouse.report.data import BENCHMARK_METRICS, RETENTION_DAYS, ReportData
-from saas_warehouse.report.parts import section, table, tile
+from saas_warehouse.report.parts import Cell, Markup, element, join, section, table, tile
 
 METRIC_LABELS = {
     "dau": ("Daily active users", svg.fmt_int),
@@ -93,22 +93,28 @@ def render(data: ReportData, generated: dt.datetime | None = None) -> str:
     page = PAGE.substitute(
         title=escape(f"KPI report · {who} · {period}"),
         heading=escape("KPI report"),
-        subtitle=(f'<span class="who">{escape(who.capitalize() if not data.tenant else who)}'
-                  f'</span> · {escape(period)} (UTC)'),
-        tiles=_tiles(data),
-        sections="\n".join(_sections(data)),
+        subtitle=(element("span", who.capitalize() if not data.tenant else who, "who")
+                  + Markup(f" · {escape(period)} (UTC)")).html,
+        tiles=join(_tiles(data)).html,
+        sections=join(_sections(data), "\n").html,
         generated=escape(generated.isoformat().replace("+00:00", "Z")),
         isolation=isolation,
-        # "</" cannot end the script element early once escaped this way.
-        data=json.dumps(data.as_json(), sort_keys=True).replace("</", "<\\/"),
+        data=_script_json(data.as_json()),
     )
     return page
 
 
-def _tiles(data: ReportData) -> str:
+def _script_json(value: Any) -> str:
+    """JSON for a <script> element: no "<", so no "</script>" or "<!--" in a name can end or
+    bend the element; JSON reads \\u003c back as "<"."""
+    text = json.dumps(value, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _tiles(data: ReportData) -> list[Markup]:
     t = data.totals
     if not t:
-        return tile("Status", "no activity loaded")
+        return [tile("Status", "no activity loaded")]
     tiles = []
     if "tenants" in t:
         tiles.append(tile("Tenants", svg.fmt_int(t["tenants"])))
@@ -122,10 +128,10 @@ def _tiles(data: ReportData) -> str:
         tile("API error rate", f"{t['api_error_rate'] * 100:.2f}%"),
         tile("Billed", f"${t['billed_usd']:,.2f}"),
     ]
-    return "".join(tiles)
+    return tiles
 
 
-def _sections(data: ReportData) -> list[str]:
+def _sections(data: ReportData) -> list[Markup]:
     days = [d["date"] for d in data.daily]
     out = [section(
         "Active users", "Distinct users with at least one product event: on the day (DAU), "
@@ -153,12 +159,12 @@ def _sections(data: ReportData) -> list[str]:
     return out
 
 
-def _funnel_section(data: ReportData) -> str:
+def _funnel_section(data: ReportData) -> Markup:
     if not data.funnels:
-        return section("Funnels", "No funnel cohorts yet.", "")
+        return section("Funnels", "No funnel cohorts yet.")
     parts = []
     for funnel_id, steps in data.funnels.items():
-        parts.append(f"<h3>{escape(funnel_id)}</h3>")
+        parts.append(element("h3", funnel_id))
         parts.append(svg.funnel_bars([(s["step_event"], s["users"], s["conversion_rate"])
                                       for s in steps], label=f"funnel {funnel_id}"))
         parts.append(table(["step", "users", "conversion", "time to step"], [
@@ -168,20 +174,20 @@ def _funnel_section(data: ReportData) -> str:
     return section("Funnels", "Users reaching each step, all cohorts of the period; the "
                    "percentage is conversion from step 1. Time to step: the median time from "
                    "step 1 in each daily cohort, averaged over the cohorts weighted by their "
-                   "users.", "".join(parts))
+                   "users.", join(parts))
 
 
-def _retention_section(data: ReportData) -> str:
+def _retention_section(data: ReportData) -> Markup:
     cohorts = sorted({r["cohort_date"] for r in data.retention})
     cells = {(r["cohort_date"], r["day_n"]): (r["retention_rate"], r["cohort_size"])
              for r in data.retention}
     body = (svg.heatmap(cohorts, RETENTION_DAYS, cells, label="retention by cohort and day")
-            if cohorts else "")
+            if cohorts else None)
     return section("Retention", "Share of each cohort (users whose first event was that day; "
                     "size in brackets) active again on day n. Grey: not loaded yet.", body)
 
 
-def _api_sections(data: ReportData, days: list[str]) -> list[str]:
+def _api_sections(data: ReportData, days: list[str]) -> list[Markup]:
     services = [s["service"] for s in data.services]
     by_key = {(r["date"], r["service"]): r for r in data.service_daily}
     latency = {s: [by_key[(d, s)]["latency_p95_ms"] if (d, s) in by_key else None for d in days]
@@ -216,32 +222,31 @@ def _position(value: float, p25: float, p50: float, p75: float) -> str:
     return "above p75"
 
 
-def _benchmark_section(data: ReportData) -> str:
+def _benchmark_section(data: ReportData) -> Markup:
     if not data.benchmarks:
-        return section("You vs. peers", "No activity on a known plan to compare.", "",
-                       wide=True)
+        return section("You vs. peers", "No activity on a known plan to compare.", wide=True)
     last = max(b["date"] for b in data.benchmarks)
     plan = next(b["plan"] for b in data.benchmarks if b["date"] == last)
-    note = (f"On {last}: your value (blue) against the tenants on the {escape(plan)} plan that "
-            "day (your own plan unless <code>--plan</code> says otherwise); in the charts the "
-            "grey band is p25–p75 and the dashed line p50. Groups of fewer than 5 tenants are "
-            "never shown (gaps).")
-    parts = []
+    note = Markup(f"On {escape(last)}: your value (blue) against the tenants on the "
+                  f"{escape(plan)} plan that day (your own plan unless <code>--plan</code> says "
+                  "otherwise); in the charts the grey band is p25–p75 and the dashed line p50. "
+                  "Groups of fewer than 5 tenants are never shown (gaps).")
+    parts: list[Markup] = []
     for metric in BENCHMARK_METRICS:
         title, fmt = METRIC_LABELS[metric]
         series = sorted((b for b in data.benchmarks if b["metric"] == metric),
                         key=lambda b: b["date"])
         b = series[-1]
+        row: list[str | Cell]
         if b["p50"] is None:
             row = [b["plan"], "–", "–", "–", "–", fmt(b["value"]),
-                   '<td class="bullet muted">not enough peers</td>', ""]
+                   Cell("not enough peers", "bullet muted"), ""]
         else:
             row = [b["plan"], str(b["tenants"]), fmt(b["p25"]), fmt(b["p50"]), fmt(b["p75"]),
                    fmt(b["value"]),
-                   '<td class="bullet">' + svg.bullet(b["value"], b["p25"], b["p50"],
-                                                      b["p75"], fmt=fmt) + "</td>",
+                   Cell(svg.bullet(b["value"], b["p25"], b["p50"], b["p75"], fmt=fmt), "bullet"),
                    _position(b["value"], b["p25"], b["p50"], b["p75"])]
-        parts.append(f"<h3>{escape(title)}</h3>")
+        parts.append(element("h3", title))
         parts.append(table(["plan", "peers", "p25", "p50", "p75", "you", "", "position"],
                            [row], "bench"))
         parts.append(svg.line_chart(
@@ -249,10 +254,10 @@ def _benchmark_section(data: ReportData) -> str:
             {"you": [r["value"] for r in series], "peers p50": [r["p50"] for r in series]},
             band=([r["p25"] for r in series], [r["p75"] for r in series]),
             fmt=fmt, width=1240, height=230, label=f"{metric} against peers"))
-    return section("You vs. peers", note, "".join(parts), wide=True)
+    return section("You vs. peers", note, join(parts), wide=True)
 
 
-def _top_tenants_section(data: ReportData) -> str:
+def _top_tenants_section(data: ReportData) -> Markup:
     rows = [[t["tenant_id"], f"{t['avg_dau']:,.1f}", svg.fmt_int(t["last_mau"]),
              svg.fmt_int(t["events"]), svg.fmt_int(t["api_requests"]),
              f"{t['api_error_rate'] * 100:.2f}%", f"${t['billed_usd']:,.2f}"]
@@ -267,4 +272,4 @@ def json_block(html: str) -> dict[str, Any]:
     start = html.index('<script type="application/json" id="report-data">')
     start = html.index(">", start) + 1
     end = html.index("</script>", start)
-    return json.loads(html[start:end].replace("<\\/", "</"))
+    return json.loads(html[start:end])

@@ -1,10 +1,15 @@
-"""Small inline-SVG charts: no JavaScript, no fonts or scripts from the network."""
+"""Small inline-SVG charts: no JavaScript, no fonts or scripts from the network.
+
+Each chart is a `Markup`; every string it shows (series names, dates, labels, tooltips) is
+escaped where it is placed."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
+
+from saas_warehouse.report.parts import Markup
 
 # Colour-blind-safe, AA contrast on white (Okabe-Ito, darkened where needed).
 PALETTE = ("#1f5fbf", "#c2410c", "#047857", "#7c3aed", "#b91c1c", "#0e7490", "#a16207")
@@ -52,8 +57,9 @@ def nice_ticks(high: float, count: int = 5) -> list[float]:
     return [i * step for i in range(n + 1)]
 
 
-def _svg(width: int, height: int, body: list[str], label: str) -> str:
-    return (
+def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
+    """The chart; every string of data in `body` was escaped where it was placed."""
+    return Markup(
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
         + "".join(body) + "</svg>"
@@ -78,7 +84,7 @@ def _date_label(iso: str) -> str:
 def line_chart(x: Sequence[str], series: Mapping[str, Sequence[float | None]], *,
                fmt: Formatter = fmt_int, width: int = 640, height: int = 260,
                label: str = "", band: tuple[Sequence[float | None], Sequence[float | None]]
-               | None = None) -> str:
+               | None = None) -> Markup:
     """Lines over dates; `band` (low, high) is drawn as a shaded area behind them."""
     left, right, top, bottom = 64, 16, 34, 34
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -142,7 +148,7 @@ def line_chart(x: Sequence[str], series: Mapping[str, Sequence[float | None]], *
 
 def bar_chart(labels: Sequence[str], values: Sequence[float], *, fmt: Formatter = fmt_int,
               width: int = 640, height: int = 240, label: str = "",
-              colour: str = PALETTE[0]) -> str:
+              colour: str = PALETTE[0]) -> Markup:
     """Vertical bars, one per label (e.g. spend per day)."""
     left, right, top, bottom = 64, 16, 16, 34
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -162,7 +168,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, fmt: Formatter 
         h = plot_h * v / y_max
         x = left + i * slot + slot * 0.15
         body.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.7:.1f}" '
-                    f'height="{h:.1f}" rx="2" fill="{colour}" data-value="{v}">'
+                    f'height="{h:.1f}" rx="2" fill="{escape(colour)}" data-value="{v}">'
                     f'<title>{escape(name)}: {escape(fmt(v))}</title></rect>')
         if i % every == 0 or i == n - 1:
             body.append(f'<text x="{left + (i + 0.5) * slot:.1f}" y="{height - 12}" '
@@ -171,7 +177,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, fmt: Formatter 
 
 
 def funnel_bars(steps: Sequence[tuple[str, int, float]], *, width: int = 640,
-                label: str = "") -> str:
+                label: str = "") -> Markup:
     """Horizontal bars, one per step: (event, users, conversion from step 1)."""
     left, right, row = 190, 150, 40
     height = 12 + row * len(steps)
@@ -202,7 +208,7 @@ def _heat(rate: float) -> tuple[str, str]:
 
 def heatmap(rows: Sequence[str], cols: Sequence[int],
             cells: dict[tuple[str, int], tuple[float, int]], *, width: int = 640,
-            label: str = "", unit: str = "day") -> str:
+            label: str = "", unit: str = "day") -> Markup:
     """Cohort × day_n (or week_n) retention: each cell (rate, cohort size); absent cells are
     grey."""
     left, top, row_h = 96, 30, 26
@@ -211,7 +217,7 @@ def heatmap(rows: Sequence[str], cols: Sequence[int],
     body = []
     for j, day_n in enumerate(cols):
         body.append(f'<text x="{left + (j + 0.5) * col_w:.1f}" y="{top - 10}" class="axis" '
-                    f'text-anchor="middle">{unit} {day_n}</text>')
+                    f'text-anchor="middle">{escape(unit)} {day_n}</text>')
     for i, cohort in enumerate(rows):
         y = top + i * row_h
         size = next((cells[(cohort, d)][1] for d in cols if (cohort, d) in cells), None)
@@ -234,7 +240,7 @@ def heatmap(rows: Sequence[str], cols: Sequence[int],
 
 
 def bullet(value: float | None, p25: float, p50: float, p75: float, *, fmt: Formatter,
-           width: int = 300, height: int = 34) -> str:
+           width: int = 300, height: int = 34) -> Markup:
     """The peers' p25–p75 band, their median tick and this tenant's value as a dot."""
     high = max(p75, value or 0) * 1.15 or 1.0
     left, right = 6, 6
@@ -260,7 +266,7 @@ def bullet(value: float | None, p25: float, p50: float, p75: float, *, fmt: Form
 
 def stacked_bars(labels: Sequence[str], up: Mapping[str, Sequence[float]],
                  down: Mapping[str, Sequence[float]], *, fmt: Formatter = fmt_int,
-                 width: int = 640, height: int = 260, label: str = "") -> str:
+                 width: int = 640, height: int = 260, label: str = "") -> Markup:
     """Per label, the `up` series stacked above a zero line and `down` below it (a
     lifecycle chart: who came, who lapsed)."""
     left, right, top, bottom = 64, 16, 30, 34
