@@ -35,7 +35,7 @@ SETTING = re.compile(
 
 
 def model_of(tenants: list[str], scoped=("kpi_tenant_daily", "funnel_daily")) -> AccessModel:
-    return AccessModel(tenants=tuple(tenants), tenant_scoped_views=tuple(scoped),
+    return AccessModel(tenants=tuple(tenants), tenant_columns=dict.fromkeys(scoped, "tenant_id"),
                        shared_views=("benchmarks_daily",))
 
 
@@ -89,15 +89,17 @@ def test_server_and_embedded_have_the_same_quota_grants_and_filters(
     plan = access_plan(model, {tenant: "pw"}, LIMITS)
     with open_warehouse(built_warehouse.warehouse_url) as admin:
         quota_sql = parse(admin, next(s.sql for s in plan if s.sql.startswith("ALTER QUOTA")))
-        policy_sql = parse(admin, next(
-            s.sql for s in plan
-            if s.sql.startswith("CREATE ROW POLICY") and f"`{tenant_login(tenant)}`" in s.sql))
+        policies = [parse(admin, s.sql) for s in plan if s.sql.startswith(
+            f"CREATE ROW POLICY OR REPLACE `{tenant_login(tenant)}`")]
     server_quota = dict(re.findall(r"(queries|read_rows|execution_time) = (\d+)", quota_sql))
     # The parser prints 3600 seconds as one hour.
     assert "KEYED BY user_name FOR INTERVAL 1 hour MAX " in quota_sql
-    tables = set(re.search(r" ON (.*?) AS PERMISSIVE", policy_sql)[1].split(", "))
-    condition = re.search(r" USING (.*) TO ", policy_sql)[1]
-    assert policy_sql.endswith(f"TO {tenant_role(tenant)}")  # printed unquoted when it can be
+    server_filters = {}  # one policy per tenant column, on the views that declare it
+    for policy_sql in policies:
+        condition = re.search(r" USING (.*) TO ", policy_sql)[1]
+        for table in re.search(r" ON (.*?) AS PERMISSIVE", policy_sql)[1].split(", "):
+            server_filters[table] = condition
+        assert policy_sql.endswith(f"TO {tenant_role(tenant)}")  # unquoted when it can be
 
     users = tenant_users(model, tenant, LIMITS, engine_settings=["max_threads"])
     interval = users.find("quotas/bi_tenant_quota/interval")
@@ -107,8 +109,9 @@ def test_server_and_embedded_have_the_same_quota_grants_and_filters(
         "queries": "999", "read_rows": "12345678", "execution_time": "777"}
     filters = {f"bi.{view.tag}": view.findtext("filter")
                for view in users.find("users/default/databases/bi")}
-    assert set(filters) == tables == {f"bi.{v}" for v in model.tenant_scoped_views}
-    assert set(filters.values()) == {condition} == {f"tenant_id = '{tenant}'"}
+    assert filters == server_filters
+    assert set(filters) == {f"bi.{v}" for v in model.tenant_scoped_views}
+    assert set(filters.values()) == {f"tenant_id = '{tenant}'"}
     embedded_grants = [q.text for q in users.findall("users/default/grants/query")]
     server_grants = [s.sql for s in plan if s.sql.startswith("GRANT SELECT ON bi.* TO bi_tenant")]
     assert embedded_grants == ["GRANT SELECT ON bi.*"] and len(server_grants) == 1
@@ -187,7 +190,7 @@ def test_no_statement_grows_with_the_tenant_count() -> None:
 
 
 def test_cleanup_drops_what_an_earlier_apply_created() -> None:
-    model = model_of(["kept", "no_password"], scoped=("kpi_tenant_daily",))
+    model = model_of(["kept", "no_password"], scoped=("kpi_tenant_daily", "once_shared"))
     existing = ExistingAccess(
         users=("default", "tenant_kept", "tenant_gone", "tenant_no_password", "bi_definer"),
         roles=("bi_tenant", "bi_tenant_kept", "bi_tenant_gone", "bi_tenant_no_password"),
@@ -195,12 +198,16 @@ def test_cleanup_drops_what_an_earlier_apply_created() -> None:
                   ("tenant_kept", "bi", "dropped_view"),
                   ("tenant_gone", "bi", "kpi_tenant_daily"),
                   ("bi_tenant_default_deny", "bi", ""),
+                  # declared shared before, tenant-scoped now: every tenant's rows no more
+                  ("bi_tenant_shared", "bi", "once_shared"),
+                  ("bi_tenant_shared", "bi", "benchmarks_daily"),
                   ("tenant_kept", "other_db", "t")),
     )
     dropped = [s.sql for s in cleanup_plan(existing, model, {"kept": "pw"})]
     assert dropped == [
         "DROP ROW POLICY IF EXISTS `tenant_kept` ON bi.`dropped_view`",
         "DROP ROW POLICY IF EXISTS `tenant_gone` ON bi.`kpi_tenant_daily`",
+        "DROP ROW POLICY IF EXISTS bi_tenant_shared ON bi.`once_shared`",
         "DROP USER IF EXISTS `tenant_gone`",
         "DROP USER IF EXISTS `tenant_no_password`",
         "DROP ROLE IF EXISTS `bi_tenant_gone`",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from saas_warehouse.access.limits import TenantLimits
-from saas_warehouse.access.model import BI_DATABASE
+from saas_warehouse.access.model import BI_DATABASE, SCOPE_KEY
 from saas_warehouse.access.server import (
     IMPERSONATION_PASSWORD_KEY,
     ExistingAccess,
@@ -28,6 +28,9 @@ def apply_access(warehouse_url: WarehouseUrl | str, *, dry_run: bool, passwords_
     if missing:
         print(f"note: {len(missing)} tenant(s) have no password and get a role but no login: "
               f"{', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}", file=sys.stderr)
+    for view, why in model.unreadable_views.items():
+        print(f"note: {BI_DATABASE}.{view} is readable by no tenant: {why} (declare its "
+              f"{SCOPE_KEY} in dbt and rebuild it)", file=sys.stderr)
     if IMPERSONATION_PASSWORD_KEY not in passwords:
         print(f"note: no {IMPERSONATION_PASSWORD_KEY!r} password: no impersonation login",
               file=sys.stderr)

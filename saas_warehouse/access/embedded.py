@@ -8,7 +8,9 @@ own config, in which `default` *is* that login:
   dbt and admins — full access;
 - an analyst config: read-only, every tenant, no table functions;
 - a tenant config: the tenant profile and quota of `profile.py`, `bi` only, row filters on
-  every tenant-scoped view that exists when the session opens.
+  every `bi` relation that exists when the session opens: its own rows of each tenant-scoped
+  view (on the column the view declares), none of a relation without a usable declaration
+  (model.py, SCOPE_KEY).
 Every config also defines `bi_definer`, the owner of the `bi` views.
 
 One difference from the server rendering, because chDB's local server never reads
@@ -42,6 +44,7 @@ from saas_warehouse.contract import DATABASES
 from saas_warehouse.warehouse import write_engine_config
 
 ANALYST_PROFILE = "bi_analyst_readonly"
+NO_ROWS = "0"  # the filter of a bi relation that declares no (usable) tenant scope
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -63,6 +66,16 @@ def _definer(users: ET.Element) -> None:
     _sub(definer, "profile", "default")
     _sub(definer, "quota", "default")
     _grants(definer, [f"GRANT SELECT ON {db}.*" for db in DEFINER_DATABASES])
+
+
+def tenant_filters(model: AccessModel, tenant_id: str) -> dict[str, str]:
+    """The row filter of each `bi` relation for a tenant: its own rows of a tenant-scoped
+    view, no rows (`0`) of a relation without a usable scope declaration; shared views have
+    none."""
+    filters = {view: row_filter(tenant_id, column)
+               for view, column in model.tenant_columns.items()}
+    filters.update(dict.fromkeys(model.unreadable_views, NO_ROWS))
+    return dict(sorted(filters.items()))
 
 
 def _users_config() -> tuple[ET.Element, ET.Element, ET.Element, ET.Element]:
@@ -151,7 +164,7 @@ def tenant_users(model: AccessModel, tenant_id: str, limits: TenantLimits,
     _sub(default, "quota", TENANT_QUOTA)
     _grants(default, [f"GRANT SELECT ON {BI_DATABASE}.*"])
     filters = _sub(_sub(default, "databases"), BI_DATABASE)
-    for view in model.tenant_scoped_views:
-        _sub(_sub(filters, view), "filter", row_filter(tenant_id))
+    for view, condition in tenant_filters(model, tenant_id).items():
+        _sub(_sub(filters, view), "filter", condition)
     _definer(users)
     return root

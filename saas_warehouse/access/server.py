@@ -8,12 +8,15 @@ Row policies, all on the `bi` views (through a SQL SECURITY DEFINER view the def
 policies would apply to the base tables, not the reader's):
 - `bi_tenant_default_deny ON bi.* USING 0 TO bi_tenant`: every `bi` relation, including one
   created after the last apply, shows a tenant no rows until a policy says otherwise;
-- per tenant, one policy `USING tenant_id = '<id>'` on every tenant-scoped view, to that
-  tenant's role (policies are permissive: OR-ed with the deny, so the tenant sees its rows);
-- `bi_tenant_shared` on the views without tenant_id (benchmarks), to every tenant;
+- per tenant, one policy `USING <column> = '<id>'` on the tenant-scoped views, each on the
+  column the view declares as its tenant's (one statement per such column), to that tenant's
+  role (policies are permissive: OR-ed with the deny, so the tenant sees its rows);
+- `bi_tenant_shared` on the views declared shared (benchmarks), to every tenant;
 - `bi_analyst_all_rows ON bi.* USING 1 TO bi_analyst`.
-No statement grows with the number of tenants: a tenant costs a role, a user, a policy and
-three grants, each of constant size.
+A `bi` relation without a usable scope declaration (model.py, SCOPE_KEY) gets no policy but
+the deny: no tenant reads a row of it.
+No statement grows with the number of tenants: a tenant costs a role, a user, a policy per
+tenant column and three grants, each of constant size.
 """
 
 from __future__ import annotations
@@ -148,11 +151,11 @@ def tenant_plan(model: AccessModel, tenant: str, password: str | None) -> list[S
         _plain(f"CREATE ROLE IF NOT EXISTS {role}"),
         _plain(f"GRANT {TENANT_ROLE} TO {role} WITH REPLACE OPTION"),
     ]
-    if model.tenant_scoped_views:
+    for column, views in model.views_by_column().items():
         plan.append(_plain(
             f"CREATE ROW POLICY OR REPLACE {quoted(tenant_login(tenant))} "
-            f"ON {_views(model.tenant_scoped_views)} AS PERMISSIVE FOR SELECT "
-            f"USING {row_filter(tenant)} TO {role}"
+            f"ON {_views(views)} AS PERMISSIVE FOR SELECT "
+            f"USING {row_filter(tenant, column)} TO {role}"
         ))
     if password is not None:
         user = quoted(tenant_login(tenant))
@@ -201,14 +204,19 @@ def cleanup_plan(existing: ExistingAccess, model: AccessModel,
                  passwords: Mapping[str, str]) -> list[Statement]:
     """Drops what an earlier apply created and the model no longer wants: logins of tenants
     gone or without a password, roles of tenants gone, tenant policies on views that are gone
-    or no longer tenant-scoped."""
+    or no longer tenant-scoped, the shared policy on views no longer declared shared."""
     logins = {tenant_login(t) for t in model.tenants if t in passwords}
     roles = {tenant_role(t) for t in model.tenants}
     policy_names = {tenant_login(t) for t in model.tenants}
     scoped = set(model.tenant_scoped_views)
     plan = []
     for name, database, table in existing.policies:
-        if database != BI_DATABASE or not name.startswith(TENANT_LOGIN_PREFIX):
+        if database != BI_DATABASE:
+            continue
+        if name == SHARED_POLICY and table not in model.shared_views:
+            plan.append(_plain(f"DROP ROW POLICY IF EXISTS {SHARED_POLICY} "
+                               f"ON {BI_DATABASE}.{quoted(table)}"))
+        if not name.startswith(TENANT_LOGIN_PREFIX):
             continue
         if name not in policy_names or table not in scoped:
             plan.append(_plain(f"DROP ROW POLICY IF EXISTS {quoted(name)} "
