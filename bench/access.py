@@ -44,11 +44,12 @@ def log(msg: str) -> None:
     print(f"[{dt.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
 
-def synthetic_model(n: int, scoped: tuple[str, ...], shared: tuple[str, ...], first: str):
+def synthetic_model(n: int, scoped: dict[str, str], shared: tuple[str, ...], first: str):
+    """`scoped`: each tenant-scoped view → its tenant column."""
     from saas_warehouse.access.model import AccessModel
 
     tenants = (first, *(f"tnt_{i:06d}" for i in range(n - 1)))
-    return AccessModel(tenants=tenants, tenant_scoped_views=scoped, shared_views=shared)
+    return AccessModel(tenants=tenants, tenant_columns=scoped, shared_views=shared)
 
 
 def bench_plan(n: int, scoped, shared, client) -> dict:
@@ -74,9 +75,9 @@ def bench_plan(n: int, scoped, shared, client) -> dict:
 
 def users_config(model, tenant: str, engine_settings: list[str]) -> ET.Element:
     """The session tenant as `default`, every other tenant as a login of its own."""
-    from saas_warehouse.access.embedded import tenant_users
+    from saas_warehouse.access.embedded import tenant_filters, tenant_users
     from saas_warehouse.access.limits import TenantLimits
-    from saas_warehouse.access.model import row_filter, tenant_login
+    from saas_warehouse.access.model import tenant_login
 
     root = tenant_users(model, tenant, TenantLimits(), engine_settings)
     users = root.find("users")
@@ -86,8 +87,9 @@ def users_config(model, tenant: str, engine_settings: list[str]) -> ET.Element:
             continue
         login = copy.deepcopy(template)
         login.tag = tenant_login(other)
+        filters = tenant_filters(model, other)
         for view in login.find("databases/bi"):
-            view.find("filter").text = row_filter(other)
+            view.find("filter").text = filters[view.tag]
         users.append(login)
     return root
 
@@ -99,6 +101,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def bench_sessions(url: str, counts: list[int], repeat: int, rounds: int) -> dict:
     from saas_warehouse.access.embedded import write_users_config
+    from saas_warehouse.access.limits import TenantLimits
     from saas_warehouse.access.sessions import TenantClient, access_model
     from saas_warehouse.warehouse import open_warehouse
 
@@ -112,7 +115,7 @@ def bench_sessions(url: str, counts: list[int], repeat: int, rounds: int) -> dic
     with tempfile.TemporaryDirectory(prefix="bench-access-") as tmp:
         configs = {}
         for n in counts:
-            model = synthetic_model(n, real.tenant_scoped_views, real.shared_views, tenant)
+            model = synthetic_model(n, dict(real.tenant_columns), real.shared_views, tenant)
             configs[n] = write_users_config(Path(tmp) / str(n), "tenant",
                                             users_config(model, tenant, names))
             size = (Path(tmp) / str(n) / "tenant_users.xml").stat().st_size
@@ -124,7 +127,7 @@ def bench_sessions(url: str, counts: list[int], repeat: int, rounds: int) -> dic
                 with open_warehouse(url, engine_config=configs[n]) as client:
                     client.query("SELECT 1")
                     results[n]["open"].append(time.perf_counter() - start)
-                    guarded = TenantClient(client)
+                    guarded = TenantClient(client, TenantLimits())
                     for _ in range(repeat):
                         for name, sql in QUERIES.items():
                             start = time.perf_counter()
@@ -218,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             url = build_sample_warehouse(Path(tmp))
         real = access_model(url)
         with open_warehouse(url) as client:
-            plans = [bench_plan(n, real.tenant_scoped_views, real.shared_views, client)
+            plans = [bench_plan(n, dict(real.tenant_columns), real.shared_views, client)
                      for n in counts]
         for p in plans:
             log(f"plan for {p['tenants']:,} tenants: {p['statements']:,} statements, "

@@ -10,7 +10,10 @@ scalar `file()` reads any file the process can, `INTO OUTFILE` writes one, and s
    SET, KILL, SYSTEM…, no INTO OUTFILE, no FORMAT;
 3. parsed by `EXPLAIN AST` (safe now: no output options) and walked: a SELECT at the root (not
    EXPLAIN, SHOW, DESCRIBE), no table function at all (files, URLs, S3, remote servers,
-   executables, dictionaries), none of the scalar functions that read the host.
+   executables, dictionaries), none of the scalar functions that read the host, and of the
+   system and information_schema tables only those BI tools list the views with
+   (model.TENANT_SYSTEM_TABLES): chDB reads no `select_from_system_db_requires_grant`, so
+   grants alone leave ~110 system tables readable.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from saas_warehouse.access.model import TENANT_SYSTEM_TABLES
 from saas_warehouse.warehouse import clickhouse_message
 
 # Scalar functions that read files, the process or the host's configuration, or look up
@@ -36,6 +40,8 @@ DENIED_FUNCTIONS = frozenset(
 )
 DENIED_PREFIXES = ("dictget", "dicthas", "dictis")
 SELECT_ROOTS = ("SelectWithUnionQuery", "SelectIntersectExceptQuery")
+# Lower-case: information_schema is also spelled INFORMATION_SCHEMA, with upper-case tables.
+_SYSTEM_DATABASES = {db: frozenset(tables) for db, tables in TENANT_SYSTEM_TABLES.items()}
 
 
 class RefusedStatementError(PermissionError):
@@ -43,8 +49,10 @@ class RefusedStatementError(PermissionError):
 
 
 def checked_statement(client: Client, sql: str,
-                      parameters: Mapping[str, Any] | None = None) -> str:
-    """The canonical text of `sql` if a tenant may run it; raises RefusedStatementError."""
+                      parameters: Mapping[str, Any] | None = None,
+                      current_database: str = "default") -> str:
+    """The canonical text of `sql` if a tenant may run it; raises RefusedStatementError.
+    `current_database` is where unqualified table names resolve."""
     canonical = _format(client, sql)
     try:  # only a SELECT without output options parses as a subquery
         _format(client, f"SELECT 1 FROM ({canonical})")
@@ -57,7 +65,7 @@ def checked_statement(client: Client, sql: str,
     ).result_rows]
     if not tree or tree[0].split()[0] not in SELECT_ROOTS:
         raise RefusedStatementError("refused: a tenant session runs one SELECT per call")
-    _check_functions(tree)
+    _check_tree(tree, current_database)
     return canonical
 
 
@@ -73,7 +81,23 @@ def _format(client: Client, sql: str) -> str:
         ) from e
 
 
-def _check_functions(lines: list[str]) -> None:
+def _check_relation(name: str, current_database: str) -> None:
+    """A table name (or an identifier that may name one: `x IN system.parts` reads it)."""
+    database, dot, table = name.rpartition(".")
+    if not dot:
+        database = current_database
+    if database.lower() not in _SYSTEM_DATABASES:
+        return  # bi, or refused by the engine's grants
+    folded = table.lower() if database.lower() == "information_schema" else table
+    if folded not in _SYSTEM_DATABASES[database.lower()]:
+        raise RefusedStatementError(
+            f"refused: {database}.{table} is not readable in a tenant session (readable: "
+            + ", ".join(f"{db}.{t}" for db, tables in TENANT_SYSTEM_TABLES.items()
+                        for t in tables) + ")"
+        )
+
+
+def _check_tree(lines: list[str], current_database: str) -> None:
     """Walks EXPLAIN AST's indented tree ("<indent><Node> [name] [(alias …)] [(children n)]")."""
     parents: list[str] = []  # node kinds along the path to the current line
     for line in lines:
@@ -81,6 +105,8 @@ def _check_functions(lines: list[str]) -> None:
         words = line.split()
         del parents[depth:]
         kind = words[0]
+        if kind == "TableIdentifier" or (kind == "Identifier" and "." in words[1]):
+            _check_relation(words[1], current_database)
         if kind == "Function" and len(words) > 1:
             name = words[1]
             if parents and parents[-1] == "TableExpression":

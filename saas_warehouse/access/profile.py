@@ -83,6 +83,9 @@ def tenant_profile(limits: TenantLimits) -> tuple[SettingRule, ...]:
         _limit("max_memory_usage", limits.max_memory_usage),
         _limit("max_rows_to_read", limits.max_rows_to_read),
         SettingRule("max_concurrent_queries_for_user", value=limits.max_concurrent_queries),
+        # chDB turns introspection on by default; tenants never need it (the guard refuses
+        # the functions too).
+        SettingRule("allow_introspection_functions", value=0),
         # clickhouse-connect sends 10 000-120 000 ms.
         SettingRule("http_headers_progress_interval_ms", min=10_000, max=120_000,
                     changeable=True),

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
 
+from saas_warehouse.access.ceilings import ResultCeiling
 from saas_warehouse.access.embedded import analyst_users, tenant_users, write_users_config
 from saas_warehouse.access.guard import checked_statement
 from saas_warehouse.access.limits import TenantLimits
@@ -40,22 +41,26 @@ class ReadClient(Protocol):
 
 class TenantClient:
     """A tenant's connection: every statement passes the guard (guard.py) before it runs,
-    and what runs is the statement as ClickHouse's parser printed it."""
+    what runs is the statement as ClickHouse's parser printed it, and no result leaves past
+    the login's result ceilings (ceilings.py)."""
 
-    def __init__(self, client: Client):
+    def __init__(self, client: Client, limits: TenantLimits):
         self._client = client
+        self._limits = limits
 
     def query(self, query: str, parameters: Mapping[str, Any] | None = None,
               settings: dict[str, Any] | None = None) -> QueryResult:
         statement = checked_statement(self._client, query, parameters)
-        return self._client.query(statement, parameters=dict(parameters or {}),
-                                  settings=settings)
+        result = self._client.query(statement, parameters=dict(parameters or {}),
+                                    settings=settings)
+        return ResultCeiling.of(self._limits, settings, statement).hold(result)
 
     def raw_query(self, query: str, parameters: Mapping[str, Any] | None = None,
-                  settings: dict[str, Any] | None = None, fmt: str | None = None) -> bytes:
+                  settings: dict[str, Any] | None = None, fmt: str = "TabSeparated") -> bytes:
         statement = checked_statement(self._client, query, parameters)
-        return self._client.raw_query(statement, parameters=dict(parameters or {}),
+        body = self._client.raw_query(statement, parameters=dict(parameters or {}),
                                       settings=settings, fmt=fmt)
+        return ResultCeiling.of(self._limits, settings, statement).hold_raw(body, fmt)
 
 
 def read_passwords(path: str | None) -> dict[str, str]:
@@ -87,24 +92,25 @@ def tenant_session(warehouse_url: WarehouseUrl | str, tenant_id: str | None, *,
     if tenant_id is None or tenant_id == "":
         raise UnknownTenantError("no tenant given: a tenant session needs a tenant id")
     url = WarehouseUrl.of(warehouse_url)
+    limits = limits or TenantLimits()
     if not url.embedded:
         access_model(url).require_tenant(tenant_id)
         password = (passwords or {}).get(tenant_id)
         if password is None:
             raise ValueError(f"no password for tenant {tenant_id} in ${PASSWORDS_ENV}")
         with open_warehouse(url.with_login(tenant_login(tenant_id), password)) as client:
-            yield TenantClient(client)
+            yield TenantClient(client, limits)
         return
     model, engine_settings = _model_and_settings(url)
     model.require_tenant(tenant_id)
     # A name of this session's own: the engine proves below that it loaded this config.
     profile = f"{TENANT_PROFILE}_{secrets.token_hex(6)}"
-    users = tenant_users(model, tenant_id, limits or TenantLimits(), engine_settings, profile)
+    users = tenant_users(model, tenant_id, limits, engine_settings, profile)
     with tempfile.TemporaryDirectory(prefix="tenant-session-") as directory:
         config = write_users_config(Path(directory), "tenant", users)
         with open_warehouse(url, engine_config=config) as client:
             _require_profile(client, profile)
-            yield TenantClient(client)
+            yield TenantClient(client, limits)
 
 
 @contextmanager
