@@ -13,7 +13,12 @@ import pytest
 
 from saas_warehouse.access.embedded import tenant_users
 from saas_warehouse.access.limits import TenantLimits
-from saas_warehouse.access.model import AccessModel, tenant_login, tenant_role
+from saas_warehouse.access.model import (
+    TENANT_SYSTEM_TABLES,
+    AccessModel,
+    tenant_login,
+    tenant_role,
+)
 from saas_warehouse.access.server import (
     DEFAULT_DENY_POLICY,
     IMPERSONATION_PASSWORD_KEY,
@@ -113,8 +118,13 @@ def test_server_and_embedded_have_the_same_quota_grants_and_filters(
     assert set(filters) == {f"bi.{v}" for v in model.tenant_scoped_views}
     assert set(filters.values()) == {f"tenant_id = '{tenant}'"}
     embedded_grants = [q.text for q in users.findall("users/default/grants/query")]
-    server_grants = [s.sql for s in plan if s.sql.startswith("GRANT SELECT ON bi.* TO bi_tenant")]
+    server_grants = [s.sql for s in plan if s.sql.startswith("GRANT SELECT ON bi.*")]
     assert embedded_grants == ["GRANT SELECT ON bi.*"] and len(server_grants) == 1
+    # A server also grants the system tables BI tools list the views with (where chDB's guard
+    # refuses the rest: it reads no select_from_system_db_requires_grant).
+    system = [f"SELECT ON {db}.{t}" for db, tables in TENANT_SYSTEM_TABLES.items() for t in tables]
+    assert server_grants[0] == ("GRANT SELECT ON bi.*, " + ", ".join(system)
+                                + " TO bi_tenant WITH REPLACE OPTION")
 
 
 def test_server_ddl_parses_and_repairs_drift(built_warehouse: Settings) -> None:

@@ -38,6 +38,7 @@ from saas_warehouse.access.model import (
     TENANT_QUOTA,
     TENANT_ROLE,
     TENANT_ROLE_PREFIX,
+    TENANT_SYSTEM_TABLES,
     AccessModel,
     row_filter,
     tenant_login,
@@ -113,7 +114,12 @@ def shared_plan(model: AccessModel, limits: TenantLimits) -> list[Statement]:
         _plain(f"GRANT SELECT ON {DEFINER_DATABASES[0]}.*, SELECT ON {DEFINER_DATABASES[1]}.* "
                f"TO {BI_DEFINER} WITH REPLACE OPTION"),
         _plain(f"CREATE ROLE IF NOT EXISTS {TENANT_ROLE}"),
-        _plain(f"GRANT SELECT ON {BI_DATABASE}.* TO {TENANT_ROLE} WITH REPLACE OPTION"),
+        # With `select_from_system_db_requires_grant` on (docs/bi.md), these are the only system
+        # tables a tenant reads; one statement, since WITH REPLACE OPTION replaces the rest.
+        _plain(f"GRANT SELECT ON {BI_DATABASE}.*, "
+               + ", ".join(f"SELECT ON {db}.{table}" for db, tables in
+                           TENANT_SYSTEM_TABLES.items() for table in tables)
+               + f" TO {TENANT_ROLE} WITH REPLACE OPTION"),
         _plain(f"CREATE ROLE IF NOT EXISTS {ANALYST_ROLE}"),
         _plain("GRANT " + ", ".join(f"SELECT ON {db}.*" for db in DATABASES)
                + f" TO {ANALYST_ROLE} WITH REPLACE OPTION"),
