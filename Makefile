@@ -58,12 +58,13 @@ dev: $(INSTALLED)
 
 ## Benchmarks (slow, ~30 min; figures go to BENCHMARKS.md): the loader, days loaded at a
 ## time, the pipeline (30-day backfill, daily incremental cost after 10 vs 59 days, dashboard
-## latency), and the access model at 10,000 tenants.
+## latency), the access model at 10,000 tenants, and what tenant isolation costs a dashboard.
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.loader
 	$(BIN)/python -m bench.load_workers
 	$(BIN)/python -m bench.pipeline --inc-history 10,59 --inc-repeat 2
 	$(BIN)/python -m bench.access --tenants 10,10000 --repeat 20 --rounds 3
+	$(BIN)/python -m bench.isolation
 
 clean:
 	rm -rf .warehouse .dagster data/landing dbt_project/target
