@@ -46,14 +46,14 @@ def log(msg: str) -> None:
 
 def synthetic_model(n: int, scoped: dict[str, str], shared: tuple[str, ...], first: str):
     """`scoped`: each tenant-scoped view → its tenant column."""
-    from saas_warehouse.access.model import AccessModel
+    from serving.access.model import AccessModel
 
     tenants = (first, *(f"tnt_{i:06d}" for i in range(n - 1)))
     return AccessModel(tenants=tenants, tenant_columns=scoped, shared_views=shared)
 
 
 def bench_plan(n: int, scoped, shared, client) -> dict:
-    from saas_warehouse.access.server import IMPERSONATION_PASSWORD_KEY, access_plan
+    from serving.access.server import IMPERSONATION_PASSWORD_KEY, access_plan
 
     model = synthetic_model(n, scoped, shared, "tnt_first")
     passwords = {t: "secret" for t in model.tenants} | {IMPERSONATION_PASSWORD_KEY: "secret"}
@@ -75,9 +75,9 @@ def bench_plan(n: int, scoped, shared, client) -> dict:
 
 def users_config(model, tenant: str, engine_settings: list[str]) -> ET.Element:
     """The session tenant as `default`, every other tenant as a login of its own."""
-    from saas_warehouse.access.embedded import tenant_filters, tenant_users
-    from saas_warehouse.access.limits import TenantLimits
-    from saas_warehouse.access.model import tenant_login
+    from serving.access.embedded import tenant_filters, tenant_users
+    from serving.access.limits import TenantLimits
+    from serving.access.model import tenant_login
 
     root = tenant_users(model, tenant, TenantLimits(), engine_settings)
     users = root.find("users")
@@ -100,10 +100,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def bench_sessions(url: str, counts: list[int], repeat: int, rounds: int) -> dict:
-    from saas_warehouse.access.embedded import write_users_config
-    from saas_warehouse.access.limits import TenantLimits
-    from saas_warehouse.access.sessions import TenantClient, access_model
     from saas_warehouse.warehouse import open_warehouse
+    from serving.access.embedded import write_users_config
+    from serving.access.limits import TenantLimits
+    from serving.access.sessions import TenantClient, access_model
 
     real = access_model(url)
     tenant = real.tenants[0]
@@ -211,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
     args = parser.parse_args(argv)
     counts = sorted(int(n) for n in args.tenants.split(","))
-    from saas_warehouse.access.sessions import access_model
     from saas_warehouse.warehouse import open_warehouse
+    from serving.access.sessions import access_model
 
     with tempfile.TemporaryDirectory(prefix="bench-access-wh-") as tmp:
         url = args.warehouse_url

@@ -42,7 +42,7 @@ MODES = ("before", "after")
 @contextmanager
 def _profile(mode: str) -> Iterator[None]:
     """The tenant profile of `mode`: `before` drops the evaluation-order rules (bench only)."""
-    from saas_warehouse.access import embedded, profile
+    from serving.access import embedded, profile
 
     if mode == "after":
         yield
@@ -58,7 +58,7 @@ def _profile(mode: str) -> Iterator[None]:
 
 def time_queries(url: str, tenant: str, plan: str, last: dt.date, repeat: int,
                  rounds: int) -> dict[str, dict[str, Any]]:
-    from saas_warehouse.access.sessions import tenant_session
+    from serving.access.sessions import tenant_session
 
     fmt = {"t": tenant, "p": plan, "d": last.isoformat()}
     sqls = [(name, bi.format(**fmt)) for name, bi, _ in QUERIES]

@@ -317,8 +317,8 @@ def _pct(values: list[float], q: float) -> float:
 def dashboard_latency(url: str, tenant: str, plan: str, last_day: dt.date,
                       repeat: int) -> dict[str, dict[str, dict[str, Any]]]:
     """{query: {mode: {"ms": [...], "rows": n}}}; each session opened once, warmed up once."""
-    from saas_warehouse.access.sessions import analyst_session, tenant_session
     from saas_warehouse.warehouse import open_warehouse
+    from serving.access.sessions import analyst_session, tenant_session
 
     sessions = {
         "tenant · bi": lambda: tenant_session(url, tenant),

@@ -6,7 +6,7 @@
     `require_tenant_scopes` (on-run-start) stops the build, before anything runs, naming every
     `bi` model without a usable declaration; `persist_tenant_scope` (post-hook of the bi
     folder) writes the declaration as the view's comment, `tenant_scope: <column>`, which is
-    what the access model reads (saas_warehouse/access/model.py: a server has no manifest).
+    what the access model reads (serving/access/model.py: a server has no manifest).
     A `bi` relation whose comment declares nothing usable is readable by no tenant.
     model.py spells the two words too (SCOPE_KEY, SHARED_SCOPE); tests/test_tenant_scope.py
     keeps them equal.

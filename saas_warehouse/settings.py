@@ -24,7 +24,7 @@ class Settings:
       `landing` is the parsed value.
     dagster_home: the Dagster instance directory.
     tenant_passwords_file: JSON {tenant_id: password} for tenant logins on a server.
-    tenant_limits_file: TOML overriding the tenant limits (saas_warehouse/access/limits.py).
+    tenant_limits_file: TOML overriding the tenant limits (serving/access/limits.py).
     metabase_site_url, metabase_secret_key: for signed embedding URLs (`embed-url`).
     """
 

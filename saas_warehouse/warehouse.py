@@ -69,7 +69,7 @@ def get_client(warehouse_url: WarehouseUrl | str, engine_config: Path | None = N
 
     A server is reached over TLS exactly when the scheme is `https`. The embedded engine is
     opened with `engine_config` (its users, grants and row filters; see
-    saas_warehouse/access/embedded.py), by default the full-access one.
+    serving/access/embedded.py), by default the full-access one.
     """
     url = WarehouseUrl.of(warehouse_url)
     if not url.embedded:

@@ -200,7 +200,7 @@ def _demo(settings: Settings, verbose: bool) -> None:
 
 
 def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
-    from saas_warehouse.access.sessions import analyst_session
+    from serving.access.sessions import analyst_session
 
     # `--tenant ""` is a tenant session that refuses, never the analyst's.
     session = _tenant_session(settings, tenant) if tenant is not None else analyst_session(
@@ -220,8 +220,8 @@ def _query(settings: Settings, sql: str, fmt: str, tenant: str | None) -> None:
 
 
 def _tenant_session(settings: Settings, tenant: str):
-    from saas_warehouse.access.limits import TenantLimits
-    from saas_warehouse.access.sessions import read_passwords, tenant_session
+    from serving.access.limits import TenantLimits
+    from serving.access.sessions import read_passwords, tenant_session
 
     return tenant_session(
         settings.warehouse, tenant,
@@ -231,7 +231,7 @@ def _tenant_session(settings: Settings, tenant: str):
 
 
 def _report(settings: Settings, out: str, tenant: str | None, plan: str | None) -> None:
-    from saas_warehouse.report import write_report
+    from serving.report import write_report
 
     session = _tenant_session(settings, tenant) if tenant is not None else None
     path = write_report(settings.warehouse_url, out, tenant=tenant, plan=plan, session=session)
@@ -239,8 +239,8 @@ def _report(settings: Settings, out: str, tenant: str | None, plan: str | None) 
 
 
 def _access_apply(settings: Settings, dry_run: bool, passwords_file: str | None) -> None:
-    from saas_warehouse.access.apply import apply_access
-    from saas_warehouse.access.limits import TenantLimits
+    from serving.access.apply import apply_access
+    from serving.access.limits import TenantLimits
 
     apply_access(settings.warehouse, dry_run=dry_run,
                  passwords_file=passwords_file or settings.tenant_passwords_file,
@@ -264,8 +264,8 @@ def _sources(action: str) -> None:
 
 
 def _embed_url(settings: Settings, tenant: str, dashboard: int, minutes: int) -> None:
-    from saas_warehouse.access.embed import signed_dashboard_url
-    from saas_warehouse.access.sessions import access_model
+    from serving.access.embed import signed_dashboard_url
+    from serving.access.sessions import access_model
 
     if not settings.metabase_site_url or not settings.metabase_secret_key:
         raise ValueError("set METABASE_SITE_URL and METABASE_EMBEDDING_SECRET_KEY (Metabase: "

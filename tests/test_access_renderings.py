@@ -11,15 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from saas_warehouse.access.embedded import tenant_users
-from saas_warehouse.access.limits import TenantLimits
-from saas_warehouse.access.model import (
+from saas_warehouse.settings import Settings
+from saas_warehouse.warehouse import open_warehouse
+from serving.access.embedded import tenant_users
+from serving.access.limits import TenantLimits
+from serving.access.model import (
     TENANT_SYSTEM_TABLES,
     AccessModel,
     tenant_login,
     tenant_role,
 )
-from saas_warehouse.access.server import (
+from serving.access.server import (
     DEFAULT_DENY_POLICY,
     IMPERSONATION_PASSWORD_KEY,
     ExistingAccess,
@@ -27,9 +29,7 @@ from saas_warehouse.access.server import (
     cleanup_plan,
     shared_plan,
 )
-from saas_warehouse.access.sessions import access_model, tenant_session
-from saas_warehouse.settings import Settings
-from saas_warehouse.warehouse import open_warehouse
+from serving.access.sessions import access_model, tenant_session
 
 LIMITS = TenantLimits(max_execution_time=90, max_result_rows=1_048_576, queries_per_hour=999,
                       read_rows_per_hour=12_345_678, execution_seconds_per_hour=777)

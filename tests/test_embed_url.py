@@ -8,10 +8,10 @@ import sys
 import jwt
 import pytest
 
-from saas_warehouse.access.embed import signed_dashboard_url
-from saas_warehouse.access.model import UnknownTenantError
 from saas_warehouse.settings import Settings
 from saas_warehouse_cli.main import main
+from serving.access.embed import signed_dashboard_url
+from serving.access.model import UnknownTenantError
 
 SECRET = "0123456789abcdef" * 4
 
@@ -36,7 +36,7 @@ def test_the_token_locks_the_tenant_and_expires() -> None:
 def test_the_command_signs_for_known_tenants_only(built_warehouse: Settings) -> None:
     env = {"WAREHOUSE_URL": built_warehouse.warehouse_url, "PATH": "/usr/bin:/bin",
            "METABASE_SITE_URL": "https://mb.internal", "METABASE_EMBEDDING_SECRET_KEY": SECRET}
-    from saas_warehouse.access.sessions import access_model
+    from serving.access.sessions import access_model
 
     tenant = access_model(built_warehouse.warehouse_url).tenants[0]
     command = [sys.executable, "-m", "saas_warehouse_cli", "embed-url", "--dashboard", "3"]

@@ -14,12 +14,12 @@ import pytest
 from browser import SCREENSHOTS, png_size, screenshot
 from conftest import BUILT_DAYS, BUILT_START
 
-from saas_warehouse.access.sessions import analyst_session, tenant_session
-from saas_warehouse.report import build_report, json_block
-from saas_warehouse.report.data import ALERTS_SHOWN, BENCHMARK_METRICS, ReportData
-from saas_warehouse.report.render import render
 from saas_warehouse.settings import Settings
 from saas_warehouse_cli.main import main
+from serving.access.sessions import analyst_session, tenant_session
+from serving.report import build_report, json_block
+from serving.report.data import ALERTS_SHOWN, BENCHMARK_METRICS, ReportData
+from serving.report.render import render
 
 
 def _built_days() -> list[dt.date]:

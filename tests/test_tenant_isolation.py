@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from saas_warehouse.access.guard import RefusedStatementError
-from saas_warehouse.access.limits import TenantLimits
-from saas_warehouse.access.model import UnknownTenantError
-from saas_warehouse.access.sessions import access_model, analyst_session, tenant_session
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
+from serving.access.guard import RefusedStatementError
+from serving.access.limits import TenantLimits
+from serving.access.model import UnknownTenantError
+from serving.access.sessions import access_model, analyst_session, tenant_session
 
 SCOPED_VIEWS = ["kpi_tenant_daily", "api_usage_daily", "funnel_daily", "retention_cohorts",
                 "user_lifecycle_daily", "feature_adoption_daily", "retention_weekly", "kpi_alerts"]

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from dbt_cli import REPO_ROOT, dbt, ok, query, write
 
-from saas_warehouse.access.apply import apply_access
-from saas_warehouse.access.embedded import tenant_users
-from saas_warehouse.access.limits import TenantLimits
-from saas_warehouse.access.model import (
+from saas_warehouse.settings import Settings
+from saas_warehouse.warehouse import open_warehouse
+from serving.access.apply import apply_access
+from serving.access.embedded import tenant_users
+from serving.access.limits import TenantLimits
+from serving.access.model import (
     SCOPE_KEY,
     SHARED_SCOPE,
     declared_scope,
@@ -24,10 +26,8 @@ from saas_warehouse.access.model import (
     scope_comment,
     tenant_login,
 )
-from saas_warehouse.access.server import DEFAULT_DENY_POLICY, SHARED_POLICY, access_plan
-from saas_warehouse.access.sessions import access_model, tenant_session
-from saas_warehouse.settings import Settings
-from saas_warehouse.warehouse import open_warehouse
+from serving.access.server import DEFAULT_DENY_POLICY, SHARED_POLICY, access_plan
+from serving.access.sessions import access_model, tenant_session
 
 KPIS = "analytics.fct_tenant_kpis_daily"
 # Views an engineer might add to bi by hand, beside the dbt-built ones.

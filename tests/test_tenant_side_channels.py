@@ -13,10 +13,10 @@ from __future__ import annotations
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from saas_warehouse.access.profile import EVALUATION_ORDER
-from saas_warehouse.access.sessions import access_model, analyst_session, tenant_session
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
+from serving.access.profile import EVALUATION_ORDER
+from serving.access.sessions import access_model, analyst_session, tenant_session
 
 SETTING_CONSTRAINT_VIOLATION = 452
 

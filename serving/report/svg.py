@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
-from saas_warehouse.report.parts import Markup
+from serving.report.parts import Markup
 
 # Colour-blind-safe, AA contrast on white (Okabe-Ito, darkened where needed).
 PALETTE = ("#1f5fbf", "#c2410c", "#047857", "#7c3aed", "#b91c1c", "#0e7490", "#a16207")

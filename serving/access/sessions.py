@@ -13,19 +13,19 @@ from typing import Any, Protocol
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
 
-from saas_warehouse.access.ceilings import ResultCeiling
-from saas_warehouse.access.embedded import analyst_users, tenant_users, write_users_config
-from saas_warehouse.access.guard import checked_statement
-from saas_warehouse.access.limits import TenantLimits
-from saas_warehouse.access.model import (
+from saas_warehouse.urls import WarehouseUrl
+from saas_warehouse.warehouse import open_warehouse
+from serving.access.ceilings import ResultCeiling
+from serving.access.embedded import analyst_users, tenant_users, write_users_config
+from serving.access.guard import checked_statement
+from serving.access.limits import TenantLimits
+from serving.access.model import (
     TENANT_PROFILE,
     AccessModel,
     UnknownTenantError,
     read_access_model,
     tenant_login,
 )
-from saas_warehouse.urls import WarehouseUrl
-from saas_warehouse.warehouse import open_warehouse
 
 PASSWORDS_ENV = "SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE"
 

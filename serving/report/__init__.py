@@ -12,10 +12,10 @@ import os
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from saas_warehouse.access.sessions import ReadClient, analyst_session, tenant_session
 from saas_warehouse.contract import PLANS
-from saas_warehouse.report.data import ReportData, read_report_data
-from saas_warehouse.report.render import json_block, render
+from serving.access.sessions import ReadClient, analyst_session, tenant_session
+from serving.report.data import ReportData, read_report_data
+from serving.report.render import json_block, render
 
 __all__ = ["PLANS", "ReportData", "build_report", "json_block", "write_report"]
 

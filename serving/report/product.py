@@ -3,9 +3,9 @@ feature adoption (CONTRACT.md §5)."""
 
 from __future__ import annotations
 
-from saas_warehouse.report import svg
-from saas_warehouse.report.data import ALERTS_SHOWN, RETENTION_WEEKS, ReportData
-from saas_warehouse.report.parts import Markup, section, table
+from serving.report import svg
+from serving.report.data import ALERTS_SHOWN, RETENTION_WEEKS, ReportData
+from serving.report.parts import Markup, section, table
 
 FEATURES_CHARTED = 5  # the features whose 30-day adoption moved most over the period
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from saas_warehouse.access.model import check_tenant_id
+from serving.access.model import check_tenant_id
 
 # A signed URL cannot be revoked: whoever holds it sees the dashboard until it expires.
 MAX_MINUTES = 1440  # a day

@@ -8,9 +8,9 @@ from html import escape
 from string import Template
 from typing import Any
 
-from saas_warehouse.report import product, svg
-from saas_warehouse.report.data import BENCHMARK_METRICS, RETENTION_DAYS, ReportData
-from saas_warehouse.report.parts import Cell, Markup, element, join, section, table, tile
+from serving.report import product, svg
+from serving.report.data import BENCHMARK_METRICS, RETENTION_DAYS, ReportData
+from serving.report.parts import Cell, Markup, element, join, section, table, tile
 
 METRIC_LABELS = {
     "dau": ("Daily active users", svg.fmt_int),

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from saas_warehouse.access.sessions import ReadClient
+from serving.access.sessions import ReadClient
 
 # CONTRACT.md §5: the benchmarked metrics.
 BENCHMARK_METRICS = ("dau", "api_error_rate", "api_latency_p95_ms")

@@ -26,8 +26,9 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from saas_warehouse.access.limits import TenantLimits
-from saas_warehouse.access.model import (
+from saas_warehouse.contract import DATABASES
+from serving.access.limits import TenantLimits
+from serving.access.model import (
     ANALYST_ROLE,
     BI_DATABASE,
     BI_DEFINER,
@@ -44,8 +45,7 @@ from saas_warehouse.access.model import (
     tenant_login,
     tenant_role,
 )
-from saas_warehouse.access.profile import SettingRule, tenant_profile, tenant_quota
-from saas_warehouse.contract import DATABASES
+from serving.access.profile import SettingRule, tenant_profile, tenant_quota
 
 DEFAULT_DENY_POLICY = "bi_tenant_default_deny"
 SHARED_POLICY = "bi_tenant_shared"

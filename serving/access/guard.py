@@ -24,8 +24,8 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from saas_warehouse.access.model import TENANT_SYSTEM_TABLES
 from saas_warehouse.warehouse import clickhouse_message
+from serving.access.model import TENANT_SYSTEM_TABLES
 
 # Scalar functions that read files, the process or the host's configuration, or look up
 # dictionaries and Join tables (compared lower-case: some names are case-insensitive).

@@ -29,8 +29,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from saas_warehouse.access.limits import TenantLimits
-from saas_warehouse.access.model import (
+from saas_warehouse.contract import DATABASES
+from saas_warehouse.warehouse import write_engine_config
+from serving.access.limits import TenantLimits
+from serving.access.model import (
     BI_DATABASE,
     BI_DEFINER,
     DEFINER_DATABASES,
@@ -39,9 +41,7 @@ from saas_warehouse.access.model import (
     AccessModel,
     row_filter,
 )
-from saas_warehouse.access.profile import tenant_profile, tenant_quota
-from saas_warehouse.contract import DATABASES
-from saas_warehouse.warehouse import write_engine_config
+from serving.access.profile import tenant_profile, tenant_quota
 
 ANALYST_PROFILE = "bi_analyst_readonly"
 NO_ROWS = "0"  # the filter of a bi relation that declares no (usable) tenant scope

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from saas_warehouse.access.limits import TenantLimits
-from saas_warehouse.access.model import BI_DATABASE, SCOPE_KEY
-from saas_warehouse.access.server import (
+from saas_warehouse.urls import WarehouseUrl
+from saas_warehouse.warehouse import open_warehouse
+from serving.access.limits import TenantLimits
+from serving.access.model import BI_DATABASE, SCOPE_KEY
+from serving.access.server import (
     IMPERSONATION_PASSWORD_KEY,
     ExistingAccess,
     Statement,
     access_plan,
     cleanup_plan,
 )
-from saas_warehouse.access.sessions import access_model, read_passwords
-from saas_warehouse.urls import WarehouseUrl
-from saas_warehouse.warehouse import open_warehouse
+from serving.access.sessions import access_model, read_passwords
 
 
 def apply_access(warehouse_url: WarehouseUrl | str, *, dry_run: bool, passwords_file: str | None,

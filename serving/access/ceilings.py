@@ -23,7 +23,7 @@ from typing import Any
 from clickhouse_connect.driver.exceptions import DatabaseError
 from clickhouse_connect.driver.query import QueryResult
 
-from saas_warehouse.access.limits import TenantLimits
+from serving.access.limits import TenantLimits
 
 TOO_MANY_ROWS_OR_BYTES = 396
 # Raw results a session hands over: formats with one row per line, and their header lines.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from saas_warehouse.access.limits import TenantLimits
+from serving.access.limits import TenantLimits
 
 
 @dataclass(frozen=True)

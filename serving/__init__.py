@@ -1,0 +1,1 @@
+"""Serve: what tenants, analysts and BI tools reach — the access model, the report, the endpoint."""
