@@ -51,6 +51,7 @@ def main() -> int:
 
     from ingest_loaders.landing import landing_from_url
     from ingest_loaders.load_days import LOAD_WORKERS, load_days
+    from saas_warehouse.sources import load_sources
     from saas_warehouse.warehouse import ensure_databases, open_warehouse
     from sample_exports import generate
 
@@ -74,8 +75,8 @@ def main() -> int:
                     admin.command("DROP DATABASE IF EXISTS raw SYNC")
                     ensure_databases(admin)
                     began = time.perf_counter()
-                    results = [res for source in SOURCES
-                               for res in load_days(clients[:w], landing, source, days)]
+                    results = [res for source in SOURCES for res in load_days(
+                        clients[:w], landing, load_sources()[source], days)]
                     seconds[w].append(time.perf_counter() - began)
                     rows = sum(res.rows_loaded for res in results)
                     log(f"  repeat {r + 1}, {w} worker(s): {seconds[w][-1]:.1f} s, {rows:,} rows")

@@ -233,16 +233,16 @@ class Run:
 
 class Bench:
     def __init__(self, client: Any, s3: Any, landing: Any) -> None:
-        from ingest_loaders.sources import SOURCES
         from ingest_loaders.tables import ensure_raw_tables, raw_table_ddl
+        from saas_warehouse.sources import load_sources
 
         self.client = client
         self.s3 = s3
         self.landing = landing
-        self.sources = SOURCES
+        self.sources = load_sources()
         ensure_raw_tables(client)
         client.command("CREATE DATABASE IF NOT EXISTS bench")
-        for source in SOURCES.values():
+        for source in self.sources.values():
             for approach in ("sql", "arrow", "pandas"):
                 table = self.table(approach, source.name)
                 client.command(f"DROP TABLE IF EXISTS {table} SYNC")
@@ -260,7 +260,7 @@ class Bench:
         landing = TimedLanding(self.landing, timed)
         with PeakRss() as rss:
             t = time.perf_counter()
-            result = load_partition(timed, landing, source, day, force=True)
+            result = load_partition(timed, landing, self.sources[source], day, force=True)
             seconds = time.perf_counter() - t
         if result.status != "loaded":
             raise RuntimeError(f"ours: {source} {day} was {result.status}")

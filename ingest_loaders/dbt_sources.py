@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest_loaders.sources import LINEAGE_COLUMNS, Source
 from saas_warehouse.settings import REPO_ROOT
+from saas_warehouse.sources import LINEAGE_COLUMNS, Source
 
 DBT_SOURCES_FILE = REPO_ROOT / "dbt_project" / "models" / "staging" / "_raw__sources.yml"
 

@@ -16,7 +16,7 @@ import uuid
 
 from clickhouse_connect.driver.client import Client
 
-from ingest_loaders.sources import Source
+from saas_warehouse.sources import Source
 
 log = logging.getLogger(__name__)
 

@@ -44,8 +44,8 @@ from ingest_loaders.read_sql import (
 from ingest_loaders.results import FileResult, LoadResult
 from ingest_loaders.schema_check import FileLayout, SchemaChange, evolve_raw_table
 from ingest_loaders.scratch import ScratchTables
-from ingest_loaders.sources import SOURCES, Source
 from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
+from saas_warehouse.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,13 @@ EXTERNAL_ERRORS = (OSError, BotoCoreError, ClientError, ClickHouseError)
 
 
 def load_partition(
-    client: Client, landing: Landing, source_name: str, day: dt.date, *, force: bool = False,
+    client: Client, landing: Landing, source: Source, day: dt.date, *, force: bool = False,
     tables_ensured: bool = False,
 ) -> LoadResult:
     """Load a complete partition; `force` reloads it even if its files are unchanged.
 
     `tables_ensured`: the caller ran `ensure_raw_tables` on this warehouse already."""
     started = time.perf_counter()
-    source = SOURCES[source_name]
     try:
         partition = landing.partition(source.name, day)
     except EXTERNAL_ERRORS as e:  # classified, cause kept

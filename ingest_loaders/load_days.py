@@ -20,6 +20,7 @@ from ingest_loaders.landing import Landing
 from ingest_loaders.load import load_partition
 from ingest_loaders.results import LoadResult
 from ingest_loaders.tables import ensure_raw_tables
+from saas_warehouse.sources import Source
 
 # Days loaded at once; more clients than cores only adds contention on the embedded engine.
 LOAD_WORKERS = 2
@@ -28,12 +29,12 @@ LOAD_WORKERS = 2
 def load_days(
     clients: Sequence[Client],
     landing: Landing,
-    source_name: str,
+    source: Source,
     days: Sequence[dt.date],
     *,
     on_loaded: Callable[[LoadResult], None] | None = None,
 ) -> list[LoadResult]:
-    """Load `days` of `source_name` with one worker per client; results in day order.
+    """Load `days` of `source` with one worker per client; results in day order.
 
     After the first failure no further day is started; the days already loaded stay loaded
     (as they would have, one after another) and the earliest failing day's error is raised.
@@ -49,14 +50,14 @@ def load_days(
     def load(day: dt.date) -> LoadResult:
         client = free.get()
         try:
-            result = load_partition(client, landing, source_name, day, tables_ensured=True)
+            result = load_partition(client, landing, source, day, tables_ensured=True)
         finally:
             free.put(client)
         if on_loaded:
             on_loaded(result)
         return result
 
-    with ThreadPoolExecutor(len(clients), thread_name_prefix=f"load-{source_name}") as pool:
+    with ThreadPoolExecutor(len(clients), thread_name_prefix=f"load-{source.name}") as pool:
         futures = [pool.submit(load, day) for day in days]
         wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:  # after a failure: the days not started yet are not started

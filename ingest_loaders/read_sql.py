@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from ingest_loaders.deliveries import FIRST
-from ingest_loaders.sources import Column, Source
+from saas_warehouse.sources import Column, Source
 
 _WRAPPER = re.compile(r"^(?:LowCardinality|Nullable)\((.*)\)$")
 

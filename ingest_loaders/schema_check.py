@@ -24,8 +24,8 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from ingest_loaders.errors import TerminalLoadError, classify
 from ingest_loaders.landing import Landing, LandingFile
 from ingest_loaders.read_sql import S3_SETTINGS, base_type, nullable_type
-from ingest_loaders.sources import Column, Source
 from ingest_loaders.tables import add_columns, export_columns
+from saas_warehouse.sources import Column, Source
 
 # The file types each raw type takes without losing a value (CONTRACT §3: int16 → Int32,
 # float32 → Float64 load; a narrowing such as Int64 → Int32 fails).

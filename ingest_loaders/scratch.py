@@ -10,8 +10,8 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from ingest_loaders.errors import first_line
-from ingest_loaders.sources import Source
 from ingest_loaders.tables import REJECTS_TABLE, export_columns
+from saas_warehouse.sources import Source
 from saas_warehouse.warehouse import is_embedded
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.deliveries import mark_unmarked_days
-from ingest_loaders.sources import LINEAGE_COLUMNS, SOURCES, Source
+from saas_warehouse.sources import LINEAGE_COLUMNS, Source, load_sources
 
 LEDGER_TABLE = "raw.load_ledger"
 REJECTS_TABLE = "raw.rejects"
@@ -66,18 +66,19 @@ def raw_table_ddl(source: Source, table: str | None = None) -> str:
 
 def ensure_raw_tables(client: Client) -> None:
     """The raw database and tables; a column declared since a table was made is added."""
+    sources = load_sources()
     client.command("CREATE DATABASE IF NOT EXISTS raw")
-    for source in SOURCES.values():
+    for source in sources.values():
         client.command(raw_table_ddl(source))
     for ddl in (LEDGER_DDL, REJECTS_DDL, SCHEMA_CHANGES_DDL):
         client.command(ddl)
     existing = client.query(
         "SELECT table, groupArray(name) FROM system.columns WHERE database = 'raw' "
         "AND table IN {tables:Array(String)} GROUP BY table",
-        parameters={"tables": list(SOURCES)},
+        parameters={"tables": list(sources)},
     ).result_rows
     columns = {table: set(names) for table, names in existing}
-    for source in SOURCES.values():
+    for source in sources.values():
         declared_since = [c for c in source.columns if c.name not in columns[source.name]]
         add_columns(client, source.table, [(c.name, c.ch_type) for c in declared_since])
         for name, ch_type in LINEAGE_COLUMNS:  # a table made before a lineage column was

@@ -8,19 +8,21 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.jobs import daily_schedule, daily_warehouse_job
-from orchestration.raw.assets import landing_specs, raw_assets
+from orchestration.raw.assets import landing_spec, raw_asset
 from orchestration.raw.sensors import new_exports_sensor
 from orchestration.resources import build_resources
 from orchestration.transform.alerts import kpi_alerts_check
 from orchestration.transform.assets import build_dbt_assets, build_dbt_resource
 from saas_warehouse.settings import Settings
+from saas_warehouse.sources import load_sources
 
 
 def build_definitions(
     settings: Settings, loggers: dict[str, dg.LoggerDefinition] | None = None
 ) -> dg.Definitions:
+    sources = load_sources().values()
     return dg.Definitions(
-        assets=[*landing_specs, *raw_assets, build_dbt_assets()],
+        assets=[*map(landing_spec, sources), *map(raw_asset, sources), build_dbt_assets()],
         asset_checks=[kpi_alerts_check],
         jobs=[daily_warehouse_job],
         schedules=[daily_schedule],

@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
-from saas_warehouse.contract import PLANS
+from saas_warehouse.contract import plans
 from saas_warehouse.settings import Settings
 from saas_warehouse_cli.output import (
     print_kpi_summary,
@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--tenant", help="render as this tenant's BI login")
     report.add_argument("--out", default="report.html", help="output file (default: report.html)")
-    report.add_argument("--plan", choices=PLANS,
+    report.add_argument("--plan", choices=plans(),
                         help="with --tenant: benchmark against this plan instead of the "
                         "tenant's own plan of each day")
 
@@ -249,16 +249,17 @@ def _access_apply(settings: Settings, dry_run: bool, passwords_file: str | None)
 
 def _sources(action: str) -> None:
     from ingest_loaders.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources, write_dbt_sources
-    from ingest_loaders.sources import SOURCES
+    from saas_warehouse.sources import load_sources
 
+    sources = load_sources()
     if action == "list":
         print_table(["source", "format", "columns", "schema_policy", "id_column", "day_column"],
                     [[s.name, s.file_format, len(s.columns), s.schema_policy, s.id_column or "",
-                      s.day_column or ""] for s in SOURCES.values()])
+                      s.day_column or ""] for s in sources.values()])
     elif action == "generate":
-        changed = write_dbt_sources(SOURCES)
+        changed = write_dbt_sources(sources)
         print(f"{'wrote' if changed else 'unchanged:'} {DBT_SOURCES_FILE}", file=sys.stderr)
-    elif DBT_SOURCES_FILE.read_text() != render_dbt_sources(SOURCES):
+    elif DBT_SOURCES_FILE.read_text() != render_dbt_sources(sources):
         raise ValueError(f"{DBT_SOURCES_FILE} is out of date with sources/*.yml: run "
                          "`saas-warehouse sources generate`")
 

@@ -36,14 +36,14 @@ def print_kpi_summary(settings: Settings, day: dt.date) -> None:
 
 
 def print_raw_counts(settings: Settings, start: dt.date, end: dt.date) -> None:
-    from ingest_loaders.sources import SOURCES
     from ingest_loaders.tables import REJECTS_TABLE
+    from saas_warehouse.sources import load_sources
     from saas_warehouse.warehouse import open_warehouse
 
     union = " UNION ALL ".join(
         f"SELECT '{s.name}' AS source, count() AS rows, uniqExact({s.id_column}) AS distinct_ids "
         f"FROM {s.table} WHERE _partition_date BETWEEN {{start:Date}} AND {{end:Date}}"
-        for s in SOURCES.values()
+        for s in load_sources().values()
     )
     rejects = (f"SELECT source, count() AS rejected_rows FROM {REJECTS_TABLE} "
                "WHERE partition_date BETWEEN {start:Date} AND {end:Date} GROUP BY source")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+
+from saas_warehouse.contract import plans
 
 from .common import (
     ID_EVENT,
@@ -27,7 +31,7 @@ from .model import (
     Users,
     active_probability,
 )
-from .tenants import PLANS, Tenants
+from .tenants import Tenants
 
 EVENTS = ["signup", "login", "onboarding_completed", "project_created", "feature_used",
           "invite_sent", "upgrade_clicked", "subscription_upgraded", "logout"]  # fmt: skip
@@ -61,21 +65,32 @@ def _props(**kw: object) -> str:
     return json.dumps(kw, separators=(",", ":"))
 
 
-# Every properties string the generator can emit, by event; rows carry an index into VOCAB.
-_CHOICES: dict[int, list[str]] = {
-    SIGNUP: [_props(source=s) for s in ("organic", "invite", "ads", "partner")],
-    LOGIN: [_props(method=m) for m in ("password", "sso", "google")],
-    ONBOARDED: [_props(steps=5, skipped=False), _props(steps=3, skipped=True)],
-    PROJECT: [_props(template=t) for t in ("blank", "kanban", "analytics", "crm")],
-    FEATURE: [_props(feature=f) for f in FEATURES],
-    INVITE: [_props(invitees=k) for k in range(1, 6)],
-    UPGRADE_CLICK: [_props(placement=p) for p in ("banner", "settings", "limit_modal")],
-    UPGRADED: [_props(from_plan=PLANS[p], to_plan=PLANS[p + 1]) for p in range(3)],
-    LOGOUT: ["{}"],
-}
-VOCAB: list[str] = [s for e in range(len(EVENTS)) for s in _CHOICES[e]]
-_OFFSET = np.cumsum([0] + [len(_CHOICES[e]) for e in range(len(EVENTS))])[:-1]
-_NCHOICE = np.array([len(_CHOICES[e]) for e in range(len(EVENTS))])
+class Vocabulary(NamedTuple):
+    """Every properties string the generator can emit, by event; rows carry an index into
+    `strings`: an event's choices start at `starts[event]`, `sizes[event]` of them."""
+
+    strings: list[str]
+    starts: np.ndarray
+    sizes: np.ndarray
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    plan = plans()  # read from the seed on first use, not at import
+    choices: dict[int, list[str]] = {
+        SIGNUP: [_props(source=s) for s in ("organic", "invite", "ads", "partner")],
+        LOGIN: [_props(method=m) for m in ("password", "sso", "google")],
+        ONBOARDED: [_props(steps=5, skipped=False), _props(steps=3, skipped=True)],
+        PROJECT: [_props(template=t) for t in ("blank", "kanban", "analytics", "crm")],
+        FEATURE: [_props(feature=f) for f in FEATURES],
+        INVITE: [_props(invitees=k) for k in range(1, 6)],
+        UPGRADE_CLICK: [_props(placement=p) for p in ("banner", "settings", "limit_modal")],
+        UPGRADED: [_props(from_plan=plan[p], to_plan=plan[p + 1]) for p in range(3)],
+        LOGOUT: ["{}"],
+    }
+    sizes = np.array([len(choices[e]) for e in range(len(EVENTS))])
+    return Vocabulary(strings=[s for e in range(len(EVENTS)) for s in choices[e]],
+                      starts=np.cumsum([0, *sizes])[:-1], sizes=sizes)
 
 
 RELEASES_SINCE = dt.date(2023, 1, 2).toordinal()
@@ -123,7 +138,7 @@ def _sessions(
     feat = event == FEATURE
     choice[feat] = sample_cdf(rng.random(feat.sum()), features)
     other = ~feat & (event != LOGOUT)
-    choice[other] = (rng.random(other.sum()) * _NCHOICE[event[other]]).astype(np.int64)
+    choice[other] = (rng.random(other.sum()) * vocabulary().sizes[event[other]]).astype(np.int64)
     # Some who click upgrade go on to subscribe within the hour or so.
     ci = np.flatnonzero(clicked)
     ci = ci[rng.random(len(ci)) < 0.3]
@@ -162,7 +177,7 @@ def build_events(
     parts_s.append(first[new_who])
     parts_ts.append(users.signup_ms[who[new_who]])
     parts_e.append(np.full(len(new_who), SIGNUP))
-    parts_c.append((rng.random(len(new_who)) * _NCHOICE[SIGNUP]).astype(np.int64))
+    parts_c.append((rng.random(len(new_who)) * vocabulary().sizes[SIGNUP]).astype(np.int64))
     tenant_live = tenants.active(day)[users.tenant]
     for code, when in ((ONBOARDED, users.onboard_ms), (PROJECT, users.project_ms),
                        (INVITE, users.invite_ms)):  # fmt: skip
@@ -172,7 +187,7 @@ def build_events(
         n_sessions += len(due)
         parts_ts.append(when[due])
         parts_e.append(np.full(len(due), code))
-        parts_c.append((rng.random(len(due)) * _NCHOICE[code]).astype(np.int64))
+        parts_c.append((rng.random(len(due)) * vocabulary().sizes[code]).astype(np.int64))
 
     u, sess, ts = np.concatenate(parts_u), np.concatenate(parts_s), np.concatenate(parts_ts)
     ev, choice = np.concatenate(parts_e), np.concatenate(parts_c)
@@ -195,7 +210,7 @@ def build_events(
         "session_id": make_ids("s_", ID_SESSION, day.toordinal(), sess, seed),
         "event": take(EVENTS, ev),
         "ts": pa.array(ts, type=SCHEMAS["product_events"].field("ts").type),
-        "properties": take(VOCAB, _OFFSET[ev] + choice),
+        "properties": take(vocabulary().strings, vocabulary().starts[ev] + choice),
         "app_version": take(
             [_version_name(int(v)) for v in uniq], vidx, (os_ == WEB) | (rng.random(n) < 0.02)
         ),

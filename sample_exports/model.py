@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from saas_warehouse.contract import ROLES
+from saas_warehouse.contract import roles
 
 from .common import (
     ID_USER,
@@ -139,7 +139,7 @@ def new_users(
         {
             "user_id": ids,
             "tenant_id": take(tenants.ids, tenant),
-            "role": take(list(ROLES), role),
+            "role": take(list(roles()), role),
             "signup_at": iso_ms(signup_ms),
             "email_sha256": pa.array(_email_hashes(tenants, tenant, seq, seed), pa.string()),
         }

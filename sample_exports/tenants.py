@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from saas_warehouse.contract import PLANS
+from saas_warehouse.contract import plans
 
 from .common import (
     ID_USER,
@@ -59,7 +59,7 @@ class Tenants:
     ids: list[str]
     names: list[str]
     weight: np.ndarray  # share of the user base: Zipf-like, a few whales and a long tail
-    plan: np.ndarray  # index into PLANS, may rise during the window
+    plan: np.ndarray  # index into plans(), may rise during the window
     region: np.ndarray  # index into REGIONS
     created_ms: np.ndarray
     inactive_from: np.ndarray  # ordinal of the first day with is_active = false (or huge)
@@ -82,7 +82,7 @@ class Tenants:
             {
                 "tenant_id": [self.ids[i] for i in idx],
                 "tenant_name": [self.names[i] for i in idx],
-                "plan": [PLANS[self.plan[i]] for i in idx],
+                "plan": [plans()[self.plan[i]] for i in idx],
                 "region": [REGIONS[self.region[i]] for i in idx],
                 "created_at": iso_ms(self.created_ms[idx]),
                 "is_active": pa.array(self.inactive_from[idx] > day.toordinal()),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from ingest_loaders.sources import SOURCES
+from saas_warehouse.sources import load_sources
 
 
 def partition_files(root: Path, source: str, day: dt.date) -> list[Path]:
@@ -19,7 +19,7 @@ def partition_files(root: Path, source: str, day: dt.date) -> list[Path]:
 def read_partition(root: Path, source: str, day: dt.date) -> pd.DataFrame:
     frames = []
     for path in partition_files(root, source, day):
-        if SOURCES[source].file_format == "parquet":
+        if load_sources()[source].file_format == "parquet":
             frames.append(pq.read_table(path).to_pandas())
         else:
             frames.append(pd.read_csv(path, dtype=str, keep_default_na=False))
@@ -28,7 +28,7 @@ def read_partition(root: Path, source: str, day: dt.date) -> pd.DataFrame:
 
 def expected_counts(root: Path, source: str, days: list[dt.date]) -> tuple[int, int]:
     """(rows, distinct (day, id) pairs) in the files of those days."""
-    id_column = SOURCES[source].id_column
+    id_column = load_sources()[source].id_column
     rows, distinct = 0, 0
     for day in days:
         frame = read_partition(root, source, day)

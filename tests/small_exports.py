@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest_loaders.sources import SOURCES
+from saas_warehouse.sources import load_sources
 
 EVENTS = ["signup", "login", "feature_used", "logout"]
 
@@ -74,7 +74,7 @@ def users_rows(n: int, role: str | None = None) -> list[list[str]]:
 def csv_bytes(source: str, rows: list[list[str]], header: list[str] | None = None) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header or SOURCES[source].column_names)
+    writer.writerow(header or load_sources()[source].column_names)
     writer.writerows(rows)
     return out.getvalue().encode()
 

@@ -20,10 +20,10 @@ import small_exports as sx
 from ingest_loaders.errors import TerminalLoadError
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
-from ingest_loaders.sources import SOURCES
+from saas_warehouse.sources import load_sources
 
 N = 20  # rows per file
-PROPERTIES_MAX_BYTES = SOURCES["product_events"].column("properties").max_bytes or 0
+PROPERTIES_MAX_BYTES = load_sources()["product_events"].column("properties").max_bytes or 0
 _days = (dt.date(2026, 5, 1) + dt.timedelta(days=i) for i in itertools.count())
 
 
@@ -63,7 +63,7 @@ def _events_missing(day: dt.date, column: str) -> bytes:
 
 def _billing_columns(day: dt.date, header: list[str]) -> bytes:
     """The day's billing rows with only (and in the order of) `header`'s columns."""
-    names = list(SOURCES[C].column_names)
+    names = list(load_sources()[C].column_names)
     rows = [[row[names.index(h)] if h in names else "x" for h in header]
             for row in sx.billing_rows(day, N)]
     return sx.csv_bytes(C, rows, header)
@@ -121,20 +121,20 @@ CASES = [
     Case("empty csv file", C, lambda d: {"items.csv": b""},
          error="items.csv: empty file: expected a CSV header row"),
     Case("csv missing optional column loads as NULL", C, lambda d: {
-        "items.csv": _billing_columns(d, list(SOURCES[C].column_names[:-1]))},
+        "items.csv": _billing_columns(d, list(load_sources()[C].column_names[:-1]))},
          rejects={}, changes=frozenset({("currency", "missing")})),
     Case("csv missing required column", C, lambda d: {"items.csv": _billing_columns(
-        d, [c for c in SOURCES[C].column_names if c != "amount_usd"])},
+        d, [c for c in load_sources()[C].column_names if c != "amount_usd"])},
          error="schema drift: required column amount_usd is missing",
          changes=frozenset({("amount_usd", "rejected")})),
     Case("csv extra column is added", C, lambda d: {
-        "items.csv": _billing_columns(d, [*SOURCES[C].column_names, "note"])},
+        "items.csv": _billing_columns(d, [*load_sources()[C].column_names, "note"])},
          rejects={}, changes=frozenset({("note", "added")})),
     Case("csv reordered header loads the same rows", C, lambda d: {
-        f"{C}.csv": _billing_columns(d, list(reversed(SOURCES[C].column_names)))},
+        f"{C}.csv": _billing_columns(d, list(reversed(load_sources()[C].column_names)))},
          rejects={}, same_rows=True),
     Case("csv header naming a column twice", C, lambda d: {
-        "items.csv": _billing_columns(d, [*SOURCES[C].column_names, "service"])},
+        "items.csv": _billing_columns(d, [*load_sources()[C].column_names, "service"])},
          error="the header names a column twice"),
     Case("csv file in a parquet source", P, lambda d: {"part-0.csv": b"a,b\n1,2\n"},
          error="expected Parquet files for this source, found part-0.csv"),
@@ -195,7 +195,7 @@ def _changes(client, source: str, day: dt.date) -> set[tuple[str, str]]:
 
 def _day_state(client, source: str, day: dt.date) -> tuple:
     """What readers see of a day: raw rows and rejects, order-independent."""
-    table = SOURCES[source].table
+    table = load_sources()[source].table
     raw = client.query(
         f"SELECT count(), sum(cityHash64(*)) FROM (SELECT * EXCEPT (_load_id, _loaded_at) "
         f"FROM {table} WHERE _partition_date = {{d:Date}})", parameters={"d": day}
@@ -213,13 +213,13 @@ def test_bad_input(wh, case: Case) -> None:
     day = next(_days)
     landing = landing_from_url(str(root))
     sx.write_partition(root, case.source, day, sx.valid_files(case.source, day, N))
-    assert load_partition(client, landing, case.source, day).rows_loaded == N
+    assert load_partition(client, landing, load_sources()[case.source], day).rows_loaded == N
     before = _day_state(client, case.source, day)
 
     sx.write_partition(root, case.source, day, case.files(day))
     if case.error:
         with pytest.raises(TerminalLoadError) as failure:
-            load_partition(client, landing, case.source, day)
+            load_partition(client, landing, load_sources()[case.source], day)
         message = str(failure.value)
         assert f"{case.source}/dt={day.isoformat()}/" in message  # names the file
         assert case.error in message
@@ -233,7 +233,7 @@ def test_bad_input(wh, case: Case) -> None:
         assert _changes(client, case.source, day) == case.changes
         return
 
-    result = load_partition(client, landing, case.source, day)
+    result = load_partition(client, landing, load_sources()[case.source], day)
     assert result.status == "loaded"
     assert _changes(client, case.source, day) == case.changes
     if case.same_rows:
@@ -262,11 +262,11 @@ def test_partition_without_success_is_not_loaded(wh) -> None:
     day = next(_days)
     landing = landing_from_url(str(root))
     sx.write_partition(root, "tenants", day, sx.valid_files("tenants", day, N))
-    load_partition(client, landing, "tenants", day)
+    load_partition(client, landing, load_sources()["tenants"], day)
     before = _day_state(client, "tenants", day)
     # A re-export in progress: new files, no marker yet.
     sx.write_partition(root, "tenants", day, sx.valid_files("tenants", day, 3), success=False)
-    assert load_partition(client, landing, "tenants", day).status == "incomplete"
+    assert load_partition(client, landing, load_sources()["tenants"], day).status == "incomplete"
     assert _day_state(client, "tenants", day) == before
 
 
@@ -278,10 +278,10 @@ def test_reexport_with_fewer_rows_replaces_the_day(wh) -> None:
         "a.parquet": sx.parquet_bytes(sx.api_requests(day, N, "a")),
         "b.parquet": sx.parquet_bytes(sx.api_requests(day, N, "b")),
     })
-    assert load_partition(client, landing, "api_requests", day).rows_loaded == 2 * N
+    assert load_partition(client, landing, load_sources()["api_requests"], day).rows_loaded == 2 * N
     sx.write_partition(root, "api_requests", day, {
         "c.parquet": sx.parquet_bytes(sx.api_requests(day, 5, "c"))})
-    assert load_partition(client, landing, "api_requests", day).rows_loaded == 5
+    assert load_partition(client, landing, load_sources()["api_requests"], day).rows_loaded == 5
     files = client.query(
         "SELECT _source_file, count() FROM raw.api_requests WHERE _partition_date = {d:Date} "
         "GROUP BY 1", parameters={"d": day}).result_rows

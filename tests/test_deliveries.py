@@ -17,6 +17,7 @@ from ingest_loaders.deliveries import FIRST, REPEAT
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
 from ingest_loaders.tables import ensure_raw_tables
+from saas_warehouse.sources import load_sources
 
 DAY = dt.date(2026, 6, 1)
 N = 30
@@ -60,7 +61,8 @@ def test_repeats_within_and_across_files_are_marked(wh) -> None:
         "part-1.parquet": sx.parquet_bytes(_copies(events, 2, 8)),
     }
     sx.write_partition(root, "product_events", DAY, files)
-    result = load_partition(client, landing_from_url(str(root)), "product_events", DAY)
+    events = load_sources()["product_events"]
+    result = load_partition(client, landing_from_url(str(root)), events, DAY)
 
     assert (result.rows_loaded, result.rows_repeated) == (N + 10, 10)
     marks = _marks(client, "raw.product_events", DAY)
@@ -81,7 +83,7 @@ def test_the_delivery_key_can_span_columns(wh) -> None:
     other_tenant = [rows[0][0], "t9", *rows[0][2:]]
     files = {"users.csv": sx.csv_bytes("users", [*rows, other_tenant, rows[1]])}
     sx.write_partition(root, "users", DAY, files)
-    result = load_partition(client, landing_from_url(str(root)), "users", DAY)
+    result = load_partition(client, landing_from_url(str(root)), load_sources()["users"], DAY)
 
     assert result.rows_repeated == 1
     first = _expected_first(files, ["tenant_id", "user_id"],
@@ -100,7 +102,7 @@ def test_days_loaded_before_the_marking_are_marked(wh) -> None:
     repeats = requests.slice(3, 5)
     sx.write_partition(root, "api_requests", day, {
         "a.parquet": sx.parquet_bytes(requests), "b.parquet": sx.parquet_bytes(repeats)})
-    load_partition(client, landing_from_url(str(root)), "api_requests", day)
+    load_partition(client, landing_from_url(str(root)), load_sources()["api_requests"], day)
     marked = _marks(client, "raw.api_requests", day)
     # b.parquet repeats 5 rows of a.parquet: its rows are the repeats, a's the firsts
     assert {k for k, mark in marked.items() if mark == REPEAT} == {

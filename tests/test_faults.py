@@ -23,9 +23,9 @@ from warehouse_reads import query, raw_counts
 from ingest_loaders.errors import TransientLoadError
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
-from ingest_loaders.sources import SOURCES
 from orchestration.runner import RunFailed, run_range
 from saas_warehouse.settings import REPO_ROOT, Settings
+from saas_warehouse.sources import load_sources
 from saas_warehouse.warehouse import ensure_databases, open_warehouse
 
 pytestmark = pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
@@ -106,12 +106,13 @@ def test_s3_failing_mid_load_keeps_the_previous_day(tmp_path: Path, s3_server) -
         with open_warehouse(url) as wh:
             ensure_databases(wh)
             export("v1", 20)
-            load_partition(wh, landing, "api_requests", DAY)
+            load_partition(wh, landing, load_sources()["api_requests"], DAY)
             export("v2", 30)
             # File a is read, then the store stops answering while file b is read.
             started = time.perf_counter()
             with pytest.raises(TransientLoadError) as failure:
-                load_partition(wh, StopsAfter(landing, server, calls=4), "api_requests", DAY)
+                load_partition(wh, StopsAfter(landing, server, calls=4),
+                               load_sources()["api_requests"], DAY)
             seconds = time.perf_counter() - started
             assert f"api_requests/dt={DAY}/b.parquet" in str(failure.value)
             assert seconds < 120  # a clear failure, not a hang
@@ -122,7 +123,7 @@ def test_s3_failing_mid_load_keeps_the_previous_day(tmp_path: Path, s3_server) -
             # The store comes back (same data): the retry loads the new version.
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             server.start()
-            result = load_partition(wh, landing, "api_requests", DAY)
+            result = load_partition(wh, landing, load_sources()["api_requests"], DAY)
             assert (result.rows_read, result.rows_loaded) == (60, 60)
     finally:
         server.stop()
@@ -149,7 +150,8 @@ else:  # the day is swapped in, the ledger not yet written
     load.ledger.record = pause
 with open_warehouse(url) as client:
     ensure_databases(client)
-    load.load_partition(client, landing_from_url(root), "product_events", dt.date(2026, 7, 1))
+    load.load_partition(client, landing_from_url(root), load_sources()["product_events"],
+                        dt.date(2026, 7, 1))
 """
 
 
@@ -160,7 +162,7 @@ def test_killed_load_reruns_to_a_clean_result(tmp_path: Path, point: str) -> Non
     sx.write_partition(root, "product_events", DAY, sx.valid_files("product_events", DAY, 10))
     with open_warehouse(url) as wh:
         ensure_databases(wh)
-        load_partition(wh, landing_from_url(str(root)), "product_events", DAY)
+        load_partition(wh, landing_from_url(str(root)), load_sources()["product_events"], DAY)
     final = {f"part-{i}.parquet": sx.parquet_bytes(sx.product_events(DAY, 50, f"p{i}_"))
              for i in range(2)}
     sx.write_partition(root, "product_events", DAY, final)
@@ -177,7 +179,8 @@ def test_killed_load_reruns_to_a_clean_result(tmp_path: Path, point: str) -> Non
         count = wh.query("SELECT count() FROM raw.product_events").result_rows[0][0]
         assert count == (10 if point == "after_first_file" else 100)  # never half a day
         assert scratch_tables(wh)  # the killed load's leftovers
-        result = load_partition(wh, landing_from_url(str(root)), "product_events", DAY)
+        events = load_sources()["product_events"]
+        result = load_partition(wh, landing_from_url(str(root)), events, DAY)
         assert result.status == "loaded" and result.rows_loaded == 100
         assert scratch_tables(wh) == []
     recovered = fingerprint(url, ("raw",))
@@ -187,7 +190,7 @@ def test_killed_load_reruns_to_a_clean_result(tmp_path: Path, point: str) -> Non
     clean_url = f"chdb://{tmp_path / 'clean'}"
     with open_warehouse(clean_url) as wh:
         ensure_databases(wh)
-        load_partition(wh, landing_from_url(str(clean_root)), "product_events", DAY)
+        load_partition(wh, landing_from_url(str(clean_root)), load_sources()["product_events"], DAY)
     clean = fingerprint(clean_url, ("raw",))
     # The ledger also remembers the first version's load; everything else is equal.
     assert {k: v for k, v in recovered.items() if k != "raw.load_ledger"} == {
@@ -254,7 +257,7 @@ def test_dbt_failing_midway_keeps_raw_and_recovers(
     built = {e.dagster_event.asset_key.path[0] for e in instance.all_logs(run.run_id)
              if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
     assert {"raw", "staging"} <= built  # raw loaded, some models built before the failure
-    for source in SOURCES:
+    for source in load_sources():
         assert raw_counts(settings.warehouse_url, source, [day]) == expected_counts(
             landing_dir, source, [day]), source
 

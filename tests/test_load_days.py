@@ -15,6 +15,7 @@ import small_exports as sx
 from ingest_loaders.errors import TerminalLoadError
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load_days import LOAD_WORKERS, load_days
+from saas_warehouse.sources import load_sources
 from saas_warehouse.warehouse import ensure_databases, open_warehouse
 
 DAYS = [dt.date(2026, 6, 1) + dt.timedelta(days=i) for i in range(6)]
@@ -46,7 +47,8 @@ def test_days_load_side_by_side_in_day_order(clients: list, tmp_path: Path) -> N
     seen: list[dt.date] = []
 
     results = load_days(
-        clients, landing, "api_requests", DAYS, on_loaded=lambda r: seen.append(r.day)
+        clients, landing, load_sources()["api_requests"], DAYS,
+        on_loaded=lambda r: seen.append(r.day),
     )
 
     assert [r.day for r in results] == DAYS
@@ -54,7 +56,7 @@ def test_days_load_side_by_side_in_day_order(clients: list, tmp_path: Path) -> N
     assert sorted(seen) == DAYS  # every day reported once, in whatever order it finished
     assert _counts(clients[0], "api_requests") == ROWS
     # A second pass finds every day unchanged and loads nothing again.
-    again = load_days(clients, landing, "api_requests", DAYS)
+    again = load_days(clients, landing, load_sources()["api_requests"], DAYS)
     assert {r.status for r in again} == {"unchanged"}
 
 
@@ -70,7 +72,7 @@ def test_a_bad_day_fails_naming_its_file_and_leaves_no_half_day(
         sx.write_partition(root, "product_events", day, files)
 
     with pytest.raises(TerminalLoadError) as failure:
-        load_days(clients, landing_from_url(str(root)), "product_events", DAYS)
+        load_days(clients, landing_from_url(str(root)), load_sources()["product_events"], DAYS)
 
     assert failure.value.file == f"product_events/dt={bad.isoformat()}/broken.parquet"
     loaded = _counts(clients[0], "product_events")

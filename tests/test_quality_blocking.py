@@ -14,9 +14,9 @@ from landing_frames import partition_files
 from warehouse_reads import query
 
 from ingest_loaders.quality import CHECKS
-from ingest_loaders.sources import SOURCES
 from orchestration.runner import RunFailed, run_range
 from saas_warehouse.settings import Settings
+from saas_warehouse.sources import load_sources
 
 
 def test_blocking_check_skips_dbt_for_the_day(
@@ -48,7 +48,7 @@ def test_blocking_check_skips_dbt_for_the_day(
     }
     failed = {k for k, c in checks.items() if not c.passed}
     assert failed == {("api_requests", "valid_values")}
-    assert len(checks) == len(SOURCES) * (len(CHECKS) + 1)  # + partitions_complete
+    assert len(checks) == len(load_sources()) * (len(CHECKS) + 1)  # + partitions_complete
     result = checks[("api_requests", "valid_values")]
     assert "999" in result.metadata["days"].value  # the bad values, shown as metadata
     assert result.metadata["failed_days"].value == day.isoformat()

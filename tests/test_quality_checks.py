@@ -14,7 +14,7 @@ from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
 from ingest_loaders.quality import CHECKS, checks_for, validate_days
 from ingest_loaders.quality.validate import sample_days
-from ingest_loaders.sources import SOURCES
+from saas_warehouse.sources import load_sources
 
 _days = (dt.date(2026, 6, 1) + dt.timedelta(days=3 * i) for i in itertools.count())
 
@@ -27,8 +27,8 @@ def wh(loading_area: tuple) -> tuple:
 def _load(wh, source: str, day: dt.date, files: dict[str, bytes]):
     client, root = wh
     sx.write_partition(root, source, day, files)
-    load_partition(client, landing_from_url(str(root)), source, day)
-    return validate_days(client, source, [day])
+    load_partition(client, landing_from_url(str(root)), load_sources()[source], day)
+    return validate_days(client, load_sources()[source], [day])
 
 
 def _failed(report) -> dict[str, str]:
@@ -36,23 +36,24 @@ def _failed(report) -> dict[str, str]:
 
 
 def test_valid_days_pass_every_check(wh) -> None:
-    for source in SOURCES:
+    for source in load_sources():
         day = next(_days)
         report = _load(wh, source, day, sx.valid_files(source, day, 30))
-        assert {o.name for o in report.outcomes} == {c.name for c in checks_for(source)}
+        expected = {c.name for c in checks_for(load_sources()[source])}
+        assert {o.name for o in report.outcomes} == expected
         assert _failed(report) == {}, source
         assert report.sample_rows == 30
 
 
 def test_every_source_has_every_check() -> None:
-    for source in SOURCES:  # none is left out because a suite has no rule of that severity
-        assert {c.name for c in checks_for(source)} == {c.name for c in CHECKS}
+    for source in load_sources():  # none is left out because a suite has no rule of that severity
+        assert {c.name for c in checks_for(load_sources()[source])} == {c.name for c in CHECKS}
 
 
 def _csv(source: str, day: dt.date, edit) -> dict[str, bytes]:
     rows = {"billing_line_items": sx.billing_rows(day, 30), "tenants": sx.tenants_rows(30),
             "users": sx.users_rows(30)}[source]
-    column = SOURCES[source].column_names.index(edit[0])
+    column = load_sources()[source].column_names.index(edit[0])
     for row in rows[:10]:
         row[column] = edit[1]
     return {f"{source}.csv": sx.csv_bytes(source, rows)}
@@ -152,7 +153,7 @@ def test_empty_key_and_unaccounted_rows_fail(wh) -> None:
     client.command(
         "INSERT INTO raw.tenants (tenant_id, tenant_name, plan, created_at, _partition_date) "
         "VALUES ('', 'ghost', 'pro', '2025-01-01', {d:Date})", parameters={"d": day})
-    report = validate_days(client, "tenants", [day])
+    report = validate_days(client, load_sources()["tenants"], [day])
     assert _failed(report) == {"keys_not_null": "ERROR", "rows_accounted_for": "ERROR"}
     assert report.outcome("keys_not_null").metadata["rows_with_empty_key"] == 1
     assert report.outcome("rows_accounted_for").days == [[day.isoformat(), 30, 31, 0]]
@@ -163,7 +164,8 @@ def test_one_validation_counts_each_bad_value_against_its_own_day(wh) -> None:
     good, bad = next(_days), next(_days)
     _load(wh, "api_requests", good, sx.valid_files("api_requests", good, 30))
     _load(wh, "api_requests", bad, _parquet("api_requests", bad, "status_code", 999))
-    outcome = validate_days(client, "api_requests", [good, bad]).outcome("valid_values")
+    report = validate_days(client, load_sources()["api_requests"], [good, bad])
+    outcome = report.outcome("valid_values")
     assert outcome.failed_days == [bad.isoformat()]
     status = {row[0]: row for row in outcome.days if row[2] == "status_code"}
     assert status[good.isoformat()][3:] == [True, 0.0, ""]
@@ -178,7 +180,7 @@ def test_the_sample_is_each_days_rows_with_the_smallest_origin_hashes(wh) -> Non
     for day in days:
         _load(wh, "api_requests", day, sx.valid_files("api_requests", day, 200))
     # a cut at ~100 of 200 rows a day
-    frame = sample_days(client, SOURCES["api_requests"], {day: 200 for day in days}, 50)
+    frame = sample_days(client, load_sources()["api_requests"], {day: 200 for day in days}, 50)
     for day in days:
         expected = client.query(
             "SELECT latency_ms FROM raw.api_requests WHERE _partition_date = {day:Date} "

@@ -13,9 +13,9 @@ from conftest import SAMPLE_DAYS, SAMPLE_START
 from landing_frames import expected_counts, partition_files
 from warehouse_reads import query, raw_counts, table_fingerprint
 
-from ingest_loaders.sources import SOURCES
 from orchestration.runner import RunFailed, run_range
 from saas_warehouse.settings import Settings
+from saas_warehouse.sources import load_sources
 
 DAYS = [SAMPLE_START + dt.timedelta(days=i) for i in range(SAMPLE_DAYS)]
 END = DAYS[-1]
@@ -51,7 +51,7 @@ def file_row_counts(root: Path, source: str, days: list[dt.date]) -> dict[dt.dat
 
 
 def assert_raw_matches_files(settings: Settings, root: Path, days: list[dt.date]) -> None:
-    for source in SOURCES:
+    for source in load_sources():
         assert raw_counts(settings.warehouse_url, source, days) == expected_counts(
             root, source, days
         ), source
@@ -73,10 +73,10 @@ def test_progress_is_a_line_per_step_not_the_log(
 
 def test_local_load_matches_the_files(settings: Settings, landing_dir: Path, instance) -> None:
     summary = load(settings, instance)
-    assert summary.materializations == len(SOURCES) * SAMPLE_DAYS  # one per (source, day)
+    assert summary.materializations == len(load_sources()) * SAMPLE_DAYS  # one per (source, day)
     assert summary.checks_failed == 0
     assert_raw_matches_files(settings, landing_dir, DAYS)
-    for source in SOURCES:  # each day's materialization carries that day's rows
+    for source in load_sources():  # each day's materialization carries that day's rows
         assert partition_row_counts(instance, source) == file_row_counts(
             landing_dir, source, DAYS
         ), source

@@ -16,11 +16,11 @@ import pytest
 from conftest import SAMPLE_DAYS, SAMPLE_START, S3Server
 from warehouse_reads import raw_counts
 
-from ingest_loaders.sources import SOURCES
 from orchestration.definitions import build_definitions
 from orchestration.raw.sensors import new_exports_sensor
 from orchestration.runner import failure_message, run_range
 from saas_warehouse.settings import REPO_ROOT, Settings
+from saas_warehouse.sources import load_sources
 
 DAYS = [SAMPLE_START + dt.timedelta(days=i) for i in range(SAMPLE_DAYS)]
 
@@ -48,7 +48,7 @@ def s3_expected(s3: S3Server, bucket: str, prefix: str, source: str) -> tuple[in
                 frames.append(pd.read_csv(body, dtype=str))
         frame = pd.concat(frames, ignore_index=True)
         rows += len(frame)
-        distinct += frame[SOURCES[source].id_column].nunique()
+        distinct += frame[load_sources()[source].id_column].nunique()
     return rows, distinct
 
 
@@ -59,7 +59,7 @@ def test_s3_load_matches_the_files(
     s3_settings = Settings(settings.warehouse_url, "s3://exports/daily", settings.dagster_home)
     run_range(s3_settings, DAYS[0], DAYS[-1], instance=instance,
               selection=dg.AssetSelection.groups("raw"))
-    for source in SOURCES:
+    for source in load_sources():
         assert raw_counts(settings.warehouse_url, source, DAYS) == s3_expected(
             s3_env, "exports", "daily", source
         ), source
@@ -107,7 +107,7 @@ def test_sensor_requests_only_new_complete_partitions(landing_dir: Path) -> None
         (r.partition_key, k.path[-1]) for r in requests for k in r.asset_selection
         if k.path[0] == "raw"
     }
-    expected = {(d.isoformat(), s) for d in DAYS for s in SOURCES}
+    expected = {(d.isoformat(), s) for d in DAYS for s in load_sources()}
     expected -= {(DAYS[-1].isoformat(), "users")}
     assert requested == expected
     # Each run also builds what depends on its raw days, up to the bi views.

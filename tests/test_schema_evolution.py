@@ -12,13 +12,13 @@ import pyarrow as pa
 import pytest
 import small_exports as sx
 
-from ingest_loaders import sources as declared
 from ingest_loaders.errors import TerminalLoadError
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition
 from ingest_loaders.load_days import load_days
 from ingest_loaders.scratch import ScratchTables
 from ingest_loaders.tables import add_columns
+from saas_warehouse.sources import load_sources
 from saas_warehouse.warehouse import open_warehouse
 
 P = "product_events"
@@ -51,13 +51,9 @@ def _raw_type(client, column: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-@pytest.fixture
-def policy(monkeypatch: pytest.MonkeyPatch):
-    """Declare product_events with another schema policy for one test."""
-    def set_policy(name: str) -> None:
-        source = dataclasses.replace(declared.SOURCES[P], schema_policy=name)
-        monkeypatch.setitem(declared.SOURCES, P, source)
-    return set_policy
+def _declared_with(policy: str):
+    """product_events declared with another schema policy."""
+    return dataclasses.replace(load_sources()[P], schema_policy=policy)
 
 
 def test_evolve_adds_the_column_once_and_older_days_read_null(loading_area) -> None:
@@ -65,13 +61,14 @@ def test_evolve_adds_the_column_once_and_older_days_read_null(loading_area) -> N
     landing = landing_from_url(str(root))
     old_day, new_day, later_day = next(_days), next(_days), next(_days)
     sx.write_partition(root, P, old_day, sx.valid_files(P, old_day, N))
-    load_partition(client, landing, P, old_day)
+    load_partition(client, landing, load_sources()[P], old_day)
 
     _write(root, new_day, "plan_tier", pa.array(range(N), pa.int64()))
     _write(root, later_day, "plan_tier", pa.array([7] * N, pa.int16()))
-    load_partition(client, landing, P, new_day)
-    load_partition(client, landing, P, later_day)
-    load_partition(client, landing, P, later_day, force=True)  # a re-run: nothing new
+    load_partition(client, landing, load_sources()[P], new_day)
+    load_partition(client, landing, load_sources()[P], later_day)
+    # a re-run: nothing new
+    load_partition(client, landing, load_sources()[P], later_day, force=True)
 
     assert _raw_type(client, "plan_tier") == "Nullable(Int64)"
     assert _changes(client, "plan_tier") == [
@@ -88,35 +85,33 @@ def test_a_column_that_changes_type_between_days_fails_naming_it(loading_area) -
     landing = landing_from_url(str(root))
     first, second = next(_days), next(_days)
     _write(root, first, "coupon_code", pa.array([1] * N, pa.int32()))
-    load_partition(client, landing, P, first)
+    load_partition(client, landing, load_sources()[P], first)
     _write(root, second, "coupon_code", pa.array(["SPRING"] * N))
     with pytest.raises(TerminalLoadError, match=(
             r"product_events/dt=.*: column coupon_code is String in the file, "
             r"expected Int32 \(only lossless widenings load\)")):
-        load_partition(client, landing, P, second)
+        load_partition(client, landing, load_sources()[P], second)
     assert (second, "String", "rejected") in _changes(client, "coupon_code")
     count = client.query("SELECT count() FROM raw.product_events WHERE _partition_date = "
                          "{d:Date}", parameters={"d": second}).result_rows[0][0]
     assert count == 0  # nothing of the day was swapped in
 
 
-def test_freeze_fails_the_day_naming_the_column(loading_area, policy) -> None:
+def test_freeze_fails_the_day_naming_the_column(loading_area) -> None:
     client, root = loading_area
-    policy("freeze")
     day = next(_days)
     _write(root, day, "referrer", pa.array(["ads"] * N))
     with pytest.raises(TerminalLoadError, match="column referrer .* schema_policy is freeze"):
-        load_partition(client, landing_from_url(str(root)), P, day)
+        load_partition(client, landing_from_url(str(root)), _declared_with("freeze"), day)
     assert _raw_type(client, "referrer") is None
     assert _changes(client, "referrer") == [(day, "String", "rejected")]
 
 
-def test_discard_loads_the_day_without_the_column(loading_area, policy) -> None:
+def test_discard_loads_the_day_without_the_column(loading_area) -> None:
     client, root = loading_area
-    policy("discard")
     day = next(_days)
     _write(root, day, "experiment", pa.array(["b"] * N))
-    result = load_partition(client, landing_from_url(str(root)), P, day)
+    result = load_partition(client, landing_from_url(str(root)), _declared_with("discard"), day)
     assert result.rows_loaded == N
     assert _raw_type(client, "experiment") is None
     assert _changes(client, "experiment") == [(day, "String", "discarded")]
@@ -131,7 +126,7 @@ def test_days_loaded_side_by_side_while_one_adds_a_column(loading_area) -> None:
                  else {"part-0.parquet": sx.parquet_bytes(sx.product_events(day, 2000))})
         sx.write_partition(root, P, day, files)
     with open_warehouse(f"chdb://{root.parent / 'wh'}") as b:  # the area's engine, 2nd client
-        results = load_days([a, b], landing_from_url(str(root)), P, days)
+        results = load_days([a, b], landing_from_url(str(root)), load_sources()[P], days)
         assert [r.rows_loaded for r in results] == [2000] * 6
         hinted = a.query("SELECT _partition_date, count() FROM raw.product_events "
                          "WHERE region_hint = 'eu' GROUP BY 1").result_rows
@@ -141,7 +136,7 @@ def test_days_loaded_side_by_side_while_one_adds_a_column(loading_area) -> None:
 def test_a_stage_made_before_another_load_added_a_column_gets_it(loading_area) -> None:
     """The race above, made deterministic: the column arrives between create() and the swap."""
     client, _ = loading_area
-    scratch = ScratchTables(client, declared.SOURCES[P], next(_days), "align")
+    scratch = ScratchTables(client, load_sources()[P], next(_days), "align")
     scratch.create()
     try:
         add_columns(client, "raw.product_events", [("late_hint", "Nullable(String)")])

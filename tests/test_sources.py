@@ -17,25 +17,25 @@ import yaml
 
 from ingest_loaders.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
 from ingest_loaders.quality.suites import expectations
-from ingest_loaders.sources import SOURCES, DeclarationError, read_declaration
 from ingest_loaders.tables import raw_table_ddl
 from saas_warehouse.settings import REPO_ROOT
+from saas_warehouse.sources import DeclarationError, load_sources, read_declaration
 from saas_warehouse.warehouse import open_warehouse
 
 
 def test_dbt_sources_are_generated_from_the_declarations() -> None:
-    assert DBT_SOURCES_FILE.read_text() == render_dbt_sources(SOURCES), (
+    assert DBT_SOURCES_FILE.read_text() == render_dbt_sources(load_sources()), (
         "run `saas-warehouse sources generate`")
     dbt_tables = yaml.safe_load(DBT_SOURCES_FILE.read_text())["sources"][0]["tables"]
     for table in dbt_tables:
-        declared = SOURCES[table["name"]]
+        declared = load_sources()[table["name"]]
         documented = {c["name"]: c["description"] for c in table["columns"]}
         assert {c.name: c.description for c in declared.columns}.items() <= documented.items()
         assert all(documented.values()), f"{declared.name}: a column without a description"
 
 
 def test_tables_and_suites_follow_the_declaration() -> None:
-    events = SOURCES["product_events"]
+    events = load_sources()["product_events"]
     ddl = raw_table_ddl(events)
     assert "`properties` String" in ddl and "ORDER BY (tenant_id, ts, user_id)" in ddl
     (rule,) = [e for e in expectations(events) if e.column == "event"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ingest_loaders.sources import SOURCES
+from saas_warehouse.sources import load_sources
 from saas_warehouse.warehouse import open_warehouse
 
 
 def raw_counts(warehouse_url: str, source: str, days: list[dt.date]) -> tuple[int, int]:
     """(rows, distinct (day, id) pairs) in raw for those days."""
-    spec = SOURCES[source]
+    spec = load_sources()[source]
     with open_warehouse(warehouse_url) as client:
         rows, distinct = client.query(
             f"SELECT count(), uniqExact(_partition_date, {spec.id_column}) FROM {spec.table} "

@@ -19,14 +19,14 @@ source has a suite check per severity its rules use.
 from ingest_loaders.quality.report import CHECKS, CheckOutcome, CheckSpec, QualityReport, Thresholds
 from ingest_loaders.quality.suites import severities
 from ingest_loaders.quality.validate import validate_days, warm_up
-from ingest_loaders.sources import SOURCES
+from saas_warehouse.sources import Source
 
 _SUITE_CHECKS = {"valid_values": "ERROR", "plausible_values": "WARN"}
 
 
-def checks_for(source: str) -> list[CheckSpec]:
+def checks_for(source: Source) -> list[CheckSpec]:
     """The checks a source has: the exact ones, and a suite check per severity it uses."""
-    used = severities(SOURCES[source])
+    used = severities(source)
     return [c for c in CHECKS if c.name not in _SUITE_CHECKS or _SUITE_CHECKS[c.name] in used]
 
 

@@ -10,8 +10,8 @@ from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.deliveries import REPEAT
 from ingest_loaders.quality.report import CheckOutcome, Thresholds
-from ingest_loaders.sources import Source
 from ingest_loaders.tables import LEDGER_TABLE, REJECTS_TABLE, SCHEMA_CHANGES_TABLE
+from saas_warehouse.sources import Source
 
 LOOKBACK_DAYS = 31  # how far back "the previous loaded day" is looked for
 

@@ -16,8 +16,8 @@ from functools import cache
 from typing import Any
 
 from ingest_loaders.read_sql import base_type
-from ingest_loaders.sources import Column, Rule, Source
 from saas_warehouse.settings import REPO_ROOT
+from saas_warehouse.sources import Column, Rule, Source
 
 SEEDS = REPO_ROOT / "seeds"
 

@@ -15,17 +15,16 @@ from clickhouse_connect.driver.client import Client
 from ingest_loaders.quality import exact
 from ingest_loaders.quality.report import CheckOutcome, QualityReport, Thresholds
 from ingest_loaders.quality.suites import build_suite, sampled_columns, severities
-from ingest_loaders.sources import SOURCES, Source
+from saas_warehouse.sources import Source
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
 DEFAULT_LIMITS = Thresholds()
 
 
 def validate_days(
-    client: Client, source_name: str, days: list[dt.date], limits: Thresholds = DEFAULT_LIMITS
+    client: Client, source: Source, days: list[dt.date], limits: Thresholds = DEFAULT_LIMITS
 ) -> QualityReport:
     """All checks of CHECKS over `days` (each already loaded into raw)."""
-    source = SOURCES[source_name]
     started = time.perf_counter()
     outcomes = [
         exact.rows_accounted_for(client, source, days),

@@ -10,11 +10,11 @@ from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load_days import LOAD_WORKERS, load_days
 from ingest_loaders.quality import validate_days, warm_up
 from ingest_loaders.read_sql import base_type
-from ingest_loaders.sources import SOURCES, Source
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.raw.checks import check_results, check_specs, range_stop_reason
 from orchestration.raw.metadata import day_metadata, day_summary, markdown_table, run_metadata
 from orchestration.resources import LandingResource, WarehouseResource
+from saas_warehouse.sources import Source
 
 # Transient errors (network, S3 5xx, a busy server) are retried; terminal ones raise
 # dg.Failure(allow_retries=False) and are not.
@@ -75,7 +75,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             "dagster/column_schema": _column_schema(source),
         },
         check_specs=[
-            *check_specs(source.name, key),
+            *check_specs(source, key),
             dg.AssetCheckSpec(
                 "partitions_complete",
                 asset=key,
@@ -93,7 +93,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         with warehouse.open_many(workers, on_wait=context.log.info) as clients:
             try:
                 results = load_days(
-                    clients, zone, source.name, days,
+                    clients, zone, source, days,
                     on_loaded=lambda r: context.log.info(day_summary(r)),
                 )
             except TransientLoadError as e:
@@ -108,7 +108,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             loaded = [r for r in results if r.status != "incomplete"]
             loaded_days = [r.day for r in loaded]
             # Unchanged days are validated too: the checks judge what raw holds now.
-            report = validate_days(client, source.name, loaded_days) if loaded_days else None
+            report = validate_days(client, source, loaded_days) if loaded_days else None
             rows_in_raw = _rows_in_raw(client, source, loaded_days)
             preview = _preview(client, source, loaded_days)
         incomplete = [r.day.isoformat() for r in results if r.status == "incomplete"]
@@ -185,5 +185,3 @@ def _preview(client: Client, source: Source, days: list[dt.date]) -> str:
     return markdown_table(list(result.column_names), result.result_rows)
 
 
-raw_assets = [raw_asset(s) for s in SOURCES.values()]
-landing_specs = [landing_spec(s) for s in SOURCES.values()]

@@ -11,9 +11,10 @@ import dagster as dg
 
 from ingest_loaders.quality import CheckOutcome, QualityReport, checks_for
 from orchestration.raw.metadata import markdown_table
+from saas_warehouse.sources import Source
 
 
-def check_specs(source: str, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+def check_specs(source: Source, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(spec.name, asset=key, description=spec.description,
                           blocking=spec.blocking)

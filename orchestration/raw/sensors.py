@@ -9,10 +9,10 @@ import json
 import dagster as dg
 
 from ingest_loaders.landing import Landing
-from ingest_loaders.sources import SOURCES
 from orchestration.partitions import daily_partitions
 from orchestration.raw.assets import raw_key
 from orchestration.resources import LandingResource
+from saas_warehouse.sources import load_sources
 
 Cursor = dict[str, dict[str, str]]  # source → day → fingerprint of its _SUCCESS marker
 
@@ -23,7 +23,7 @@ def new_complete_partitions(
     """Days with newly complete (or re-exported) partitions → their sources; the next cursor."""
     by_day: dict[str, list[str]] = {}
     next_cursor: Cursor = {}
-    for source in SOURCES:
+    for source in load_sources():
         seen = cursor.get(source, {})
         complete = {
             day.isoformat(): marker

@@ -12,20 +12,20 @@ import os
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from saas_warehouse.contract import PLANS
+from saas_warehouse.contract import plans
 from serving.access.sessions import ReadClient, analyst_session, tenant_session
 from serving.report.data import ReportData, read_report_data
 from serving.report.render import json_block, render
 
-__all__ = ["PLANS", "ReportData", "build_report", "json_block", "write_report"]
+__all__ = ["ReportData", "build_report", "json_block", "write_report"]
 
 
 def build_report(warehouse_url: str, tenant: str | None = None, plan: str | None = None,
                  session: AbstractContextManager[ReadClient] | None = None) -> str:
     """The report's HTML. With `tenant`, as that tenant's BI login (`session`, or one with the
     default limits); else as the analyst."""
-    if plan is not None and plan not in PLANS:
-        raise ValueError(f"unknown plan {plan!r}: expected one of {', '.join(PLANS)}")
+    if plan is not None and plan not in plans():
+        raise ValueError(f"unknown plan {plan!r}: expected one of {', '.join(plans())}")
     if session is None:
         session = (tenant_session(warehouse_url, tenant) if tenant is not None
                    else analyst_session(warehouse_url))

@@ -168,8 +168,6 @@ def read_declaration(path: Path) -> Source:
 
 @cache
 def load_sources(directory: Path = SOURCES_DIR) -> dict[str, Source]:
-    """Every declaration in `directory`, by name, in file-name order."""
+    """Every declaration in `directory`, by name, in file-name order; read on first use
+    (never at import), then kept."""
     return {p.stem: read_declaration(p) for p in sorted(directory.glob("*.yml"))}
-
-
-SOURCES: dict[str, Source] = load_sources()
