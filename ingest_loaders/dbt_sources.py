@@ -19,7 +19,7 @@ _HEADER = """\
 # GENERATED from sources/*.yml by `saas-warehouse sources generate`: edit the declarations,
 # not this file (tests/test_sources.py fails when the two differ).
 #
-# The typed tables the loaders (ingest_loaders/) fill from the daily exports of CONTRACT.md §3.
+# The typed tables the loaders (ingest_loaders/) fill from the daily exports of docs/contract.md §3.
 # Staging models are the only place that reads them. `meta.dagster.asset_key` ties each
 # source to the Dagster asset that loads it.
 version: 2

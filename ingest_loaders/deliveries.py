@@ -1,6 +1,6 @@
 """Repeated deliveries, marked once when a day is loaded.
 
-Exports are at-least-once: the same id can arrive twice in a day (CONTRACT.md §5: it counts
+Exports are at-least-once: the same id can arrive twice in a day (docs/contract.md §5: it counts
 once). Every raw row keeps its copy and carries `_delivery`: 1 for the first delivery of its
 key that day (the lowest file name, then row), 2 for a repeat. Staging keeps `_delivery = 1`,
 a filter that prunes and runs on every core, instead of deduplicating all history on every

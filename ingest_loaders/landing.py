@@ -1,7 +1,7 @@
 """The landing zone: which (source, day) partitions are complete, which files they hold, and
 how ClickHouse reads them (`file()` for a local directory, `s3()` for S3).
 
-Layout (CONTRACT.md §3): `<root>/<source>/dt=YYYY-MM-DD/<name>.<parquet|csv|csv.gz>` with a
+Layout (docs/contract.md §3): `<root>/<source>/dt=YYYY-MM-DD/<name>.<parquet|csv|csv.gz>` with a
 `_SUCCESS` file once the partition is complete.
 """
 

@@ -1,4 +1,4 @@
-"""Each file's columns against its source's declaration and the raw table (CONTRACT.md §3,
+"""Each file's columns against its source's declaration and the raw table (docs/contract.md §3,
 "Schema changes"): what to read, what changed, and what fails the day.
 
 - A column the declaration lacks: `evolve` adds it to raw (nullable; the Parquet type, or
@@ -27,7 +27,7 @@ from ingest_loaders.read_sql import S3_SETTINGS, base_type, nullable_type
 from ingest_loaders.tables import add_columns, export_columns
 from saas_warehouse.sources import Column, Source
 
-# The file types each raw type takes without losing a value (CONTRACT §3: int16 → Int32,
+# The file types each raw type takes without losing a value (docs/contract.md §3: int16 → Int32,
 # float32 → Float64 load; a narrowing such as Int64 → Int32 fails).
 _WIDENS_TO = {
     "Int16": ("Int8", "UInt8"),

@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA_CHANGES_TABLE}
 )
 ENGINE = MergeTree
 ORDER BY (source, column_name, action, partition_date)
-COMMENT 'Each change of an export schema, once, where first seen (CONTRACT.md §3).'
+COMMENT 'Each change of an export schema, once, where first seen (docs/contract.md §3).'
 """
 
 

@@ -1,5 +1,5 @@
 {#-
-    Whose rows a `bi` view holds (CONTRACT.md §6). Every model in the `bi` database declares
+    Whose rows a `bi` view holds (docs/contract.md §6). Every model in the `bi` database declares
     it, in models/bi/_bi__models.yml:
         config: {meta: {tenant_scope: tenant_id}}   the column that holds the tenant id
         config: {meta: {tenant_scope: shared}}      no tenant's rows (benchmarks_daily)

@@ -1,4 +1,4 @@
-"""The settings of CONTRACT.md §1, read from the environment when asked, never at import."""
+"""The settings of docs/contract.md §1, read from the environment when asked, never at import."""
 
 from __future__ import annotations
 

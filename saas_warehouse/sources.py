@@ -1,4 +1,4 @@
-"""The export sources, read from their declarations in `sources/<name>.yml` (CONTRACT.md §3).
+"""The export sources, read from their declarations in `sources/<name>.yml` (docs/contract.md §3).
 
 A declaration is the one place a source is described: its format, columns and their types,
 value rules, id and day columns, raw ORDER BY and schema policy. The raw table DDL, the

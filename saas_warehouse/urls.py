@@ -1,4 +1,4 @@
-"""WAREHOUSE_URL and LANDING_URL (CONTRACT.md §1), parsed once where they enter.
+"""WAREHOUSE_URL and LANDING_URL (docs/contract.md §1), parsed once where they enter.
 
 Every consumer asks these values, dbt's profile included (through the `chdb` adapter
 plugin): the scheme decides TLS, never the port. clickhouse-connect's `get_client(dsn=…)`

@@ -65,7 +65,7 @@ def is_embedded(client: Client) -> bool:
 
 
 def get_client(warehouse_url: WarehouseUrl | str, engine_config: Path | None = None) -> Client:
-    """A client for the warehouse at `warehouse_url` (CONTRACT.md §1); the caller closes it.
+    """A client for the warehouse at `warehouse_url` (docs/contract.md §1); the caller closes it.
 
     A server is reached over TLS exactly when the scheme is `https`. The embedded engine is
     opened with `engine_config` (its users, grants and row filters; see

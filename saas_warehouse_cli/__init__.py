@@ -1,1 +1,1 @@
-"""The `saas-warehouse` command (CONTRACT.md §2): the top floor, above every other package."""
+"""The `saas-warehouse` command (docs/contract.md §2): the top floor, above every other package."""

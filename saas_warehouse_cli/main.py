@@ -1,4 +1,4 @@
-"""The `saas-warehouse` command (CONTRACT.md §2)."""
+"""The `saas-warehouse` command (docs/contract.md §2)."""
 
 from __future__ import annotations
 

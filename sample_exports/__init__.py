@@ -1,4 +1,4 @@
-"""Realistic sample exports (CONTRACT.md §3).
+"""Realistic sample exports (docs/contract.md §3).
 
 `generate()` simulates a multi-tenant SaaS product day by day from `start` and writes each
 day's partitions of product_events, api_requests, billing_line_items, tenants and users to

@@ -13,7 +13,7 @@ MS_PER_DAY = 86_400_000
 MS_PER_HOUR = 3_600_000
 MS_PER_MIN = 60_000
 
-# CONTRACT.md §3, column for column, in order. CSV sources carry everything as text.
+# docs/contract.md §3, column for column, in order. CSV sources carry everything as text.
 _ARROW_TYPES = {
     "string": pa.string(), "int32": pa.int32(), "int64": pa.int64(), "float64": pa.float64(),
     "bool": pa.bool_(), "date": pa.date32(), "ts": TS,

@@ -87,7 +87,7 @@ class S3Sink:
 
 
 def open_sink(landing_url: str) -> Sink:
-    """The sink for a LANDING_URL, parsed as the settings parse it (CONTRACT.md §1)."""
+    """The sink for a LANDING_URL, parsed as the settings parse it (docs/contract.md §1)."""
     url = LandingUrl.parse(landing_url)
     return S3Sink(url.bucket, url.prefix) if url.is_s3 else LocalSink(url.local_directory())
 

@@ -1,16 +1,16 @@
-"""An independent reference implementation of the `bi` views (CONTRACT.md §5).
+"""An independent reference implementation of the `bi` views (docs/contract.md §5).
 
 Every view is recomputed here with pandas/numpy straight from the export files of a local
-landing directory (CONTRACT.md §3), without looking at the dbt models, so that the two can be
+landing directory (docs/contract.md §3), without looking at the dbt models, so that the two can be
 compared column by column. Each public function takes the landing root and the days that
 have been loaded so far, and returns a DataFrame with exactly the view's columns, sorted by
 its keys. Dates are `datetime.date` objects; counts are int64; rates/quantiles float64.
 
 What "loaded" means: a (source, day) partition counts when `day` is in `days` and its
-folder holds `_SUCCESS` (incomplete partitions are not loaded, CONTRACT §3). Everything
+folder holds `_SUCCESS` (incomplete partitions are not loaded, docs/contract.md §3). Everything
 "first-ever" is over those partitions only.
 
-Choices made where CONTRACT §5 is silent (each is repeated where it is implemented):
+Choices made where docs/contract.md §5 is silent (each is repeated where it is implemented):
 
 * Dedup: one row per `event_id` / `request_id` / `line_item_id` over all loaded partitions,
   keeping the first delivery (earliest partition, then file name, then row).
@@ -19,7 +19,7 @@ Choices made where CONTRACT §5 is silent (each is repeated where it is implemen
   day. Generated data contains none.
 * A user is (tenant_id, user_id).
 * kpi_tenant_daily.api_latency_p95_ms is NaN (SQL NULL) on a day without requests;
-  api_error_rate is 0 then (the CONTRACT says so). billed_usd is 0 on a day without lines.
+  api_error_rate is 0 then (docs/contract.md §5 says so). billed_usd is 0 on a day without lines.
 * funnel_daily: window boundary inclusive (`ts <= step1_ts + window_hours`, as ClickHouse
   windowFunnel `timestamp <= first_timestamp + window`); same-timestamp steps count (events
   are ordered by (ts, step_index), as windowFunnel's sort of (timestamp, condition) pairs).
@@ -53,9 +53,9 @@ RETENTION_DAYS = (0, 1, 7, 14, 30)
 BENCHMARK_METRICS = ("dau", "api_error_rate", "api_latency_p95_ms")
 BENCHMARK_MIN_TENANTS = 5
 # benchmarks_daily: does a tenant without API requests that day "have" an api_error_rate?
-# CONTRACT §5 defines api_error_rate as 0 when there are no requests, so every kpi row has
+# docs/contract.md §5 defines api_error_rate as 0 when there are no requests, so every kpi row has
 # a value and those zeros count (False, the literal reading, as the models do). True would
-# read it as no value; raised in the issue notes for a CONTRACT decision.
+# read it as no value; raised in the issue notes for a decision on the contract.
 ERROR_RATE_NEEDS_REQUESTS = False
 
 KPI_COLUMNS = ["tenant_id", "date", "plan", "dau", "wau", "mau", "events", "new_users",
@@ -183,7 +183,7 @@ def _to_date(ts: pd.Series) -> pd.Series:
 
 
 def _p(q: float):
-    """numpy's exact percentile with linear interpolation (CONTRACT §5), as an aggregator
+    """numpy's exact percentile with linear interpolation (docs/contract.md §5), as an aggregator
     (used for the small benchmark groups; `_quantiles` is the vectorized equivalent)."""
     def agg(values: pd.Series) -> float:
         return float(np.percentile(values.to_numpy(dtype=float), q))

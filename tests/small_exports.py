@@ -1,4 +1,4 @@
-"""Small hand-built exports (CONTRACT §3) for bad-input, quality and fault tests: a few rows
+"""Small hand-built exports (docs/contract.md §3) for bad-input, quality and fault tests: a few rows
 per file, written exactly as a producer would, then broken one way at a time."""
 
 from __future__ import annotations

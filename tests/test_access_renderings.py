@@ -1,5 +1,5 @@
 """One access model, two renderings that cannot drift: the server DDL and the embedded
-engine's users config grant and restrict the same things (CONTRACT.md §6)."""
+engine's users config grant and restrict the same things (docs/contract.md §6)."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ class Case:
     error: str | None = None  # a file-level failure: part of its message
     rejects: dict[int, str] | None = None  # row number → reason (row-level)
     rows: int = N  # rows read from the files
-    # (column, action) recorded in raw.schema_changes by this case (CONTRACT §3)
+    # (column, action) recorded in raw.schema_changes by this case (docs/contract.md §3)
     changes: frozenset[tuple[str, str]] = frozenset()
     same_rows: bool = False  # loads exactly the rows of the valid files it replaces
 
@@ -97,7 +97,7 @@ CASES = [
          error="part-0.parquet: not a readable Parquet file"),
     Case("corrupt parquet", P, lambda d: {"part-0.parquet": b"PAR1" + b"\x00garbage" * 50},
          error="part-0.parquet: not a readable Parquet file"),
-    # --- schema drift (CONTRACT §3; the sources' policy is evolve) ---
+    # --- schema drift (docs/contract.md §3; the sources' policy is evolve) ---
     Case("parquet missing optional column loads as NULL", P,
          lambda d: {"part-0.parquet": _events_missing(d, "os")}, rejects={},
          changes=frozenset({("os", "missing")})),

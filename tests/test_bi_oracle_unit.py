@@ -1,6 +1,6 @@
 """Unit tests of the BI oracle (tests/bi_oracle.py) on tiny hand-written exports.
 
-Every expected value is computed by hand from CONTRACT.md §5; the exports follow §3."""
+Every expected value is computed by hand from docs/contract.md §5; the exports follow §3."""
 
 from __future__ import annotations
 

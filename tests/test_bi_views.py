@@ -1,5 +1,5 @@
 """End to end: generated exports → `run_range` (raw loads + dbt) → every `bi` view, compared
-column by column with the independent pandas oracle (tests/bi_oracle.py, CONTRACT.md §5).
+column by column with the independent pandas oracle (tests/bi_oracle.py, docs/contract.md §5).
 
 Counts must match exactly; rates, quantiles and money to 1e-6. The comparison is done on the
 session's built warehouse (one range run, conftest.built_warehouse), and again in a fresh

@@ -1,4 +1,5 @@
-"""The sample export generator writes exactly what CONTRACT.md §3 promises, deterministically."""
+"""The sample export generator writes exactly what docs/contract.md §3 promises,
+deterministically."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Schema changes (CONTRACT.md §3): each policy, a column that changes type between days, a
+"""Schema changes (docs/contract.md §3): each policy, a column that changes type between days, a
 re-run that records nothing new, and days loaded side by side while one of them adds a
 column. The single-file cases are in the bad-input matrix (test_bad_input.py)."""
 

@@ -1,5 +1,5 @@
 """Tenant isolation is enforced by ClickHouse itself: these tests try to break it the way an
-attacker or a misconfigured BI tool would (CONTRACT.md §6)."""
+attacker or a misconfigured BI tool would (docs/contract.md §6)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Whose rows a `bi` view holds is declared, never guessed from a column's name (issue 24):
 the dbt build refuses a `bi` model without a declaration, the declaration reaches the access
 model as the view's comment (a server has no dbt manifest), and a `bi` relation without a
-usable one is readable by no tenant, on either engine (CONTRACT.md §6)."""
+usable one is readable by no tenant, on either engine (docs/contract.md §6)."""
 
 from __future__ import annotations
 

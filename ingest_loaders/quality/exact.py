@@ -128,7 +128,7 @@ def rows_accounted_for(client: Client, source: Source, days: list[dt.date]) -> C
 
 
 def schema_unchanged(client: Client, source: Source, days: list[dt.date]) -> CheckOutcome:
-    """The schema changes first seen on `days` (CONTRACT §3); any one is a warning."""
+    """The schema changes first seen on `days` (docs/contract.md §3); any one is a warning."""
     rows = client.query(
         f"SELECT partition_date, column_name, column_type, action, file "
         f"FROM {SCHEMA_CHANGES_TABLE} WHERE source = {{source:String}} "

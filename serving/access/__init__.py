@@ -1,4 +1,4 @@
-"""Tenant isolation for BI (CONTRACT.md §6), enforced by ClickHouse itself.
+"""Tenant isolation for BI (docs/contract.md §6), enforced by ClickHouse itself.
 
 One source of truth (`model.py`: tenant logins, the analysts' role, tenant-scoped views)
 becomes idempotent DDL for a ClickHouse server (`server.py`) and users configs that the

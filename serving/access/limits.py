@@ -1,4 +1,4 @@
-"""The limits of every tenant login (CONTRACT.md §6): per-query ceilings and an hourly quota.
+"""The limits of every tenant login (docs/contract.md §6): per-query ceilings and an hourly quota.
 
 Defaults below; override any of them in a TOML file named by
 `SAAS_WAREHOUSE_TENANT_LIMITS` (see docs/bi.md), e.g.

@@ -1,7 +1,7 @@
 """The report's numbers, read from the `bi` views only, through one isolated session.
 
 The same queries run for a tenant and for the analyst: they aggregate over the rows the
-session can see, and the row policies (CONTRACT.md §6) decide which rows those are. So a
+session can see, and the row policies (docs/contract.md §6) decide which rows those are. So a
 tenant's report is its own numbers, and the analyst's report is the sum over all tenants.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from serving.access.sessions import ReadClient
 
-# CONTRACT.md §5: the benchmarked metrics.
+# docs/contract.md §5: the benchmarked metrics.
 BENCHMARK_METRICS = ("dau", "api_error_rate", "api_latency_p95_ms")
 RETENTION_DAYS = (0, 1, 7, 14, 30)
 RETENTION_WEEKS = (0, 1, 2, 3, 4, 8, 12)

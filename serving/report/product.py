@@ -1,5 +1,5 @@
 """The report's product-analytics sections: user lifecycle, KPI alerts, weekly retention and
-feature adoption (CONTRACT.md §5)."""
+feature adoption (docs/contract.md §5)."""
 
 from __future__ import annotations
 

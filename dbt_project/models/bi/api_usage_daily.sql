@@ -1,4 +1,4 @@
--- CONTRACT.md §5 bi.api_usage_daily: one row per (tenant_id, date, service) with requests.
+-- docs/contract.md §5 bi.api_usage_daily: one row per (tenant_id, date, service) with requests.
 with
 
 service_days as (

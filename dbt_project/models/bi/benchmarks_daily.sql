@@ -1,4 +1,4 @@
--- CONTRACT.md §5 bi.benchmarks_daily: one row per (date, plan, metric); never a tenant_id.
+-- docs/contract.md §5 bi.benchmarks_daily: one row per (date, plan, metric); never a tenant_id.
 with
 
 benchmarks as (

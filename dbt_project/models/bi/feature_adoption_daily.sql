@@ -1,4 +1,4 @@
--- CONTRACT.md §5 bi.feature_adoption_daily: one row per (tenant_id, date, feature) used that day.
+-- docs/contract.md §5 bi.feature_adoption_daily: one row per (tenant_id, date, feature) used that day.
 with
 
 adoption as (

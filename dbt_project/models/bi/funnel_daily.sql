@@ -1,4 +1,4 @@
--- CONTRACT.md §5 bi.funnel_daily: one row per (tenant_id, funnel_id, cohort_date, step_index).
+-- docs/contract.md §5 bi.funnel_daily: one row per (tenant_id, funnel_id, cohort_date, step_index).
 with
 
 funnel_steps as (

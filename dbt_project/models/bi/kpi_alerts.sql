@@ -1,4 +1,4 @@
--- CONTRACT.md §5 bi.kpi_alerts: one row per (tenant_id, date, rule_id) for which a rule fires.
+-- docs/contract.md §5 bi.kpi_alerts: one row per (tenant_id, date, rule_id) for which a rule fires.
 with
 
 alerts as (

@@ -1,4 +1,4 @@
--- CONTRACT.md §5 bi.kpi_tenant_daily: one row per (tenant_id, date) with any activity.
+-- docs/contract.md §5 bi.kpi_tenant_daily: one row per (tenant_id, date) with any activity.
 with
 
 kpis as (

@@ -1,4 +1,4 @@
--- CONTRACT.md §5 bi.retention_cohorts: one row per (tenant_id, cohort_date, day_n).
+-- docs/contract.md §5 bi.retention_cohorts: one row per (tenant_id, cohort_date, day_n).
 with
 
 cohorts as (

@@ -1,4 +1,4 @@
--- CONTRACT.md §5 bi.retention_weekly: one row per (tenant_id, cohort_week, week_n).
+-- docs/contract.md §5 bi.retention_weekly: one row per (tenant_id, cohort_week, week_n).
 with
 
 cohorts as (

@@ -1,4 +1,4 @@
--- CONTRACT.md §5 bi.user_lifecycle_daily: one row per row of bi.kpi_tenant_daily.
+-- docs/contract.md §5 bi.user_lifecycle_daily: one row per row of bi.kpi_tenant_daily.
 with
 
 kpis as (

@@ -1,7 +1,7 @@
 {{ config(partition_by='usage_date', order_by=['tenant_id', 'feature', 'usage_date', 'user_id']) }}
 
 -- One row per (tenant, user, feature, day) on which the user used the feature: `feature_used`
--- events whose properties hold a string `feature` (CONTRACT.md §5; an event without it, or
+-- events whose properties hold a string `feature` (docs/contract.md §5; an event without it, or
 -- with a number or an object there, names no feature and is not counted).
 with
 

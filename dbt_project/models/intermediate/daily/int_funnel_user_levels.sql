@@ -2,14 +2,14 @@
 
 {#-
     One row per (tenant, funnel, cohort_date, user): the user's funnel level for the cohort of
-    day d (CONTRACT.md §5, bi.funnel_daily). This is ClickHouse windowFunnel(window) with the
+    day d (docs/contract.md §5, bi.funnel_daily). This is ClickHouse windowFunnel(window) with the
     first condition restricted to day d, written as a fold so that the steps come from the
     seed `funnel_definitions` (adding a funnel = adding seed rows):
       events sorted by (time, step_index); slot k holds the step-1 time of the latest chain that
       reached step k; a step-1 event on day d opens a chain; step k extends slot k-1 when it
       happens no later than window_hours after that chain's step-1 event (inclusive, in ms).
       Level = number of filled slots. Steps at the same timestamp count in step order.
-    Time to step k (CONTRACT.md: the shortest over the user's step-1 events of the greedy
+    Time to step k (docs/contract.md: the shortest over the user's step-1 events of the greedy
     chain's step-k time minus its start): each step-k event that extends slot k - 1 takes
     (its time - that slot's start); the smallest is kept. The latest start that reached
     step k - 1 gives the shortest time for that event, and every chain's own step-k event is

@@ -1,6 +1,6 @@
 -- The plan history of each tenant (type-2 slowly changing dimension): one row per period
 -- over which the tenant's plan, read from the daily snapshots, stayed the same.
--- The plan "as of date d" (CONTRACT.md §5) is the plan of the latest snapshot on or before d
+-- The plan "as of date d" (docs/contract.md §5) is the plan of the latest snapshot on or before d
 -- that contains the tenant = the row with valid_from <= d <= valid_to (valid_to null = still
 -- current). Join with `asof left join ... and d >= valid_from`. Before a tenant's first
 -- snapshot it has no plan.

@@ -1,4 +1,4 @@
--- One row per (tenant, day, rule) for which a rule of the seed alert_rules fires (CONTRACT.md
+-- One row per (tenant, day, rule) for which a rule of the seed alert_rules fires (docs/contract.md
 -- §5 bi.kpi_alerts): the tenant's metric that day against its baseline, the same metric on
 -- the day a week earlier (0 when the tenant had no row that day). A NULL value or baseline
 -- (api_latency_p95_ms on a day without requests) never fires. Rebuilt in full on every run,

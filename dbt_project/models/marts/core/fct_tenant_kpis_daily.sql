@@ -1,6 +1,6 @@
 -- One row per (tenant, day) with any activity: product events, API requests or billed
 -- usage. Combines the daily marts (all small, one row per tenant-day) with new users, the
--- user lifecycle (CONTRACT.md §5 bi.user_lifecycle_daily) and the plan as of the day.
+-- user lifecycle (docs/contract.md §5 bi.user_lifecycle_daily) and the plan as of the day.
 -- Rebuilt in full on every run (not incremental): new_users (and so resurrecting_users)
 -- depends on first-ever activity, which a late earlier day can move; the inputs are per
 -- tenant-day, so the cost is tenants x days, never events.

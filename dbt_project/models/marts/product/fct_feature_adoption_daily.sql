@@ -1,4 +1,4 @@
--- One row per (tenant, day, feature) on which at least one user used the feature (CONTRACT.md
+-- One row per (tenant, day, feature) on which at least one user used the feature (docs/contract.md
 -- §5 bi.feature_adoption_daily): users, first-ever users, 30-day users and their share of the
 -- tenant's mau. Rebuilt in full on every run (not incremental): new_adopters depends on
 -- first uses, which a late earlier day moves. Its inputs are per tenant-day-feature.

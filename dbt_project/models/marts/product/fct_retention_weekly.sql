@@ -1,4 +1,4 @@
--- One row per (tenant, cohort_week, week_n) for week_n in 0, 1, 2, 3, 4, 8, 12 (CONTRACT.md
+-- One row per (tenant, cohort_week, week_n) for week_n in 0, 1, 2, 3, 4, 8, 12 (docs/contract.md
 -- §5 bi.retention_weekly): weeks run Monday to Sunday (UTC); a user's cohort is the week of
 -- their first-ever product event; retained users were active on at least one day of the week
 -- cohort_week + 7 * week_n. A row exists once that week's Monday is on or before the latest
