@@ -13,6 +13,8 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from saas_warehouse.warehouse import clickhouse_message
+
 # ClickHouse error codes worth retrying: the network, the object store or the server was
 # briefly unable, not the data.
 TRANSIENT_CODES = frozenset(
@@ -35,6 +37,7 @@ _RETRYABLE_S3 = re.compile(
     re.IGNORECASE,
 )
 _CODE = re.compile(r"Code: (\d+)")
+MESSAGE_LIMIT = 400  # characters of an error kept in a load error or a log line
 
 
 class LoadError(Exception):
@@ -102,17 +105,10 @@ def _is_retryable_s3_response(error: BaseException) -> bool:
     return status >= 500 or code in {"SlowDown", "RequestTimeout", "Throttling"}
 
 
-def first_line(error: BaseException, limit: int = 400) -> str:
-    """The informative part of a ClickHouse message, without its stack trace."""
-    text = str(error).strip()
-    text = text.split("Stack trace", 1)[0].strip()
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def classify(
     error: BaseException, *, source: str, day: dt.date, file: str | None, what: str
 ) -> LoadError:
     """Wrap a low-level error into a transient or terminal LoadError."""
     cls = TransientLoadError if is_transient(error) else TerminalLoadError
-    return cls(f"{what}: {first_line(error)}", source=source, day=day, file=file)
+    reason = f"{what}: {clickhouse_message(error, MESSAGE_LIMIT)}"
+    return cls(reason, source=source, day=day, file=file)

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from saas_warehouse.sources import FileFormat
 from saas_warehouse.urls import LandingUrl
 
 SUCCESS_MARKER = "_SUCCESS"
-DATA_SUFFIXES = {".parquet": "Parquet", ".csv": "CSV", ".csv.gz": "CSV"}
+DATA_SUFFIXES = {".parquet": FileFormat.PARQUET, ".csv": FileFormat.CSV, ".csv.gz": FileFormat.CSV}
 _DAY_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 
 
@@ -36,7 +37,7 @@ class LandingFile:
         return self.key.rsplit("/", 1)[-1]
 
     @property
-    def clickhouse_format(self) -> str | None:
+    def file_format(self) -> FileFormat | None:
         for suffix, fmt in DATA_SUFFIXES.items():
             if self.name.endswith(suffix):
                 return fmt
@@ -69,7 +70,7 @@ def _parse_day(dirname: str) -> dt.date | None:
 
 
 def _partition(source: str, day: dt.date, entries: list[LandingFile], marker: str) -> Partition:
-    data = [f for f in entries if f.clickhouse_format and not f.name.startswith((".", "_"))]
+    data = [f for f in entries if f.file_format and not f.name.startswith((".", "_"))]
     ignored = [f.name for f in entries if f not in data and f.name != SUCCESS_MARKER]
     return Partition(source, day, tuple(sorted(data, key=lambda f: f.key)), tuple(ignored), marker)
 
@@ -88,7 +89,8 @@ class Landing(Protocol):
         ...
 
     def table_function(self, file: LandingFile, fmt: str, structure: str) -> tuple[str, dict]:
-        """A ClickHouse table function reading one file, and its bound parameters."""
+        """A ClickHouse table function reading one file in ClickHouse's input format `fmt`
+        (`Parquet`, `CSV`…), and its bound parameters."""
         ...
 
 

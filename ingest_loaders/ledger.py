@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
+from ingest_loaders.results import SUCCESS_STATUSES, FileStatus
 from ingest_loaders.schema_check import SchemaChange
 from ingest_loaders.tables import LEDGER_TABLE, SCHEMA_CHANGES_TABLE
 
-SUCCESS_STATUSES = ("loaded", "duplicate_file", "empty_partition")
 LEDGER_COLUMNS = [
     "load_id",
     "source",
@@ -33,13 +33,15 @@ SCHEMA_CHANGES_COLUMNS = ["source", "partition_date", "file", "column_name", "co
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    file: str
-    fingerprint: str
-    size_bytes: int
-    rows_read: int
-    rows_loaded: int
-    rows_rejected: int
-    status: str  # loaded | duplicate_file | empty_partition | failed
+    """One row of `raw.load_ledger`: a file of a load, or the day itself (no file)."""
+
+    status: FileStatus
+    file: str = ""
+    fingerprint: str = ""
+    size_bytes: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
     message: str = ""
 
 
@@ -63,7 +65,7 @@ def record(
             e.rows_read,
             e.rows_loaded,
             e.rows_rejected,
-            e.status,
+            str(e.status),
             e.message,
             loaded_at,
         ]
@@ -84,7 +86,7 @@ def last_loaded_files(client: Client, source: str, day: dt.date) -> set[tuple[st
                 AND status IN {{ok:Array(String)}}
           )
         """,
-        parameters={"source": source, "day": day, "ok": list(SUCCESS_STATUSES)},
+        parameters={"source": source, "day": day, "ok": [str(s) for s in SUCCESS_STATUSES]},
     )
     if not result.result_rows:
         return None

@@ -32,7 +32,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from ingest_loaders import ledger
 from ingest_loaders.deliveries import mark_repeats
-from ingest_loaders.errors import LoadError, TerminalLoadError, classify, first_line
+from ingest_loaders.errors import MESSAGE_LIMIT, LoadError, TerminalLoadError, classify
 from ingest_loaders.landing import Landing, LandingFile, Partition
 from ingest_loaders.read_sql import (
     READ_SETTINGS,
@@ -41,11 +41,12 @@ from ingest_loaders.read_sql import (
     stage_insert_sql,
     validated_select_sql,
 )
-from ingest_loaders.results import FileResult, LoadResult
+from ingest_loaders.results import DayStatus, FileResult, FileStatus, LoadResult
 from ingest_loaders.schema_check import FileLayout, SchemaChange, evolve_raw_table
 from ingest_loaders.scratch import ScratchTables
 from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
-from saas_warehouse.sources import Source
+from saas_warehouse.sources import FileFormat, Source
+from saas_warehouse.warehouse import clickhouse_message
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +70,15 @@ def load_partition(
     except EXTERNAL_ERRORS as e:  # classified, cause kept
         raise classify(e, source=source.name, day=day, file=None, what="listing failed") from e
     if partition is None:
-        return LoadResult(source.name, day, "incomplete", seconds=time.perf_counter() - started)
+        return LoadResult(source.name, day, DayStatus.INCOMPLETE,
+                          seconds=time.perf_counter() - started)
 
     if not tables_ensured:
         ensure_raw_tables(client)
     current = {(f.key, f.fingerprint) for f in partition.files}
     if not force and ledger.last_loaded_files(client, source.name, day) == current:
         return LoadResult(
-            source.name, day, "unchanged", ignored_files=partition.ignored,
+            source.name, day, DayStatus.UNCHANGED, ignored_files=partition.ignored,
             seconds=time.perf_counter() - started,
         )
     result = _PartitionLoad(client, landing, source, partition).run()
@@ -93,7 +95,7 @@ class _PartitionLoad:
         self.load_id = uuid.uuid4().hex[:16]
         self.scratch = ScratchTables(client, source, part.day, self.load_id)
         self.loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        self.fmt = "Parquet" if source.file_format == "parquet" else "CSV"
+        self.fmt = source.file_format
 
     def run(self) -> LoadResult:
         day, name = self.part.day, self.source.name
@@ -106,9 +108,8 @@ class _PartitionLoad:
             repeated = mark_repeats(self.client, self.source, self.scratch.stage,
                                     self.scratch.repeats)
             entries = [
-                ledger.LedgerEntry(
-                    f.key, f.fingerprint, f.size, *counts.get(f.key, (0, 0, 0)), "loaded"
-                )
+                ledger.LedgerEntry(FileStatus.LOADED, f.key, f.fingerprint, f.size,
+                                   *counts.get(f.key, (0, 0, 0)))
                 for f in loaded
             ] + duplicates
             self._swap()
@@ -116,7 +117,7 @@ class _PartitionLoad:
                 [c for layout in layouts.values() for c in layout.changes if c.action != "added"]
             )
             if not self.part.files:
-                entries.append(ledger.LedgerEntry("", "", 0, 0, 0, 0, "empty_partition"))
+                entries.append(ledger.LedgerEntry(FileStatus.EMPTY_PARTITION))
             ledger.record(
                 self.client, load_id=self.load_id, source=name, day=day,
                 entries=entries, loaded_at=self.loaded_at,
@@ -136,7 +137,7 @@ class _PartitionLoad:
             if e.file
         ]
         return LoadResult(
-            name, day, "loaded", self.load_id, files, self.part.ignored, reasons,
+            name, day, DayStatus.LOADED, self.load_id, files, self.part.ignored, reasons,
             rows_repeated=repeated,
         )
 
@@ -148,8 +149,8 @@ class _PartitionLoad:
         for f in self.part.files:
             if f.fingerprint in first_by_content:
                 duplicates.append(ledger.LedgerEntry(
-                    f.key, f.fingerprint, f.size, 0, 0, 0, "duplicate_file",
-                    f"identical to {first_by_content[f.fingerprint]}",
+                    FileStatus.DUPLICATE_FILE, f.key, f.fingerprint, f.size,
+                    message=f"identical to {first_by_content[f.fingerprint]}",
                 ))
             else:
                 first_by_content[f.fingerprint] = f.key
@@ -183,7 +184,7 @@ class _PartitionLoad:
         reread = False
         for f in files:
             counted = self._file_rows(f, layouts[f.key])
-            if self.fmt == "Parquet":
+            if self.fmt is FileFormat.PARQUET:
                 file_rows[f.key] = counted
             # A CSV count (rows delimited, not parsed) only spares the second read of a file
             # whose rows all loaded; otherwise the rows read are those its parse finds.
@@ -220,7 +221,7 @@ class _PartitionLoad:
     def _table_function(self, f: LandingFile, layout: FileLayout) -> tuple[str, dict]:
         """s3()/file() reading `f` with its layout's structure, and its parameters."""
         structure = read_structure(self.source, self.fmt, layout.fields)
-        return self.landing.table_function(f, self.fmt, structure)
+        return self.landing.table_function(f, self.fmt.clickhouse, structure)
 
     @contextmanager
     def _reading(self, f: LandingFile) -> Iterator[None]:
@@ -287,8 +288,8 @@ class _PartitionLoad:
         """Best effort: the ledger says which file failed and why; the old day stays."""
         f = next((f for f in self.part.files if f.key == error.file), None)
         entry = ledger.LedgerEntry(
-            error.file or "", f.fingerprint if f else "", f.size if f else 0, 0, 0, 0,
-            "failed", error.reason,
+            FileStatus.FAILED, error.file or "", f.fingerprint if f else "", f.size if f else 0,
+            message=error.reason,
         )
         try:
             ledger.record(
@@ -296,4 +297,5 @@ class _PartitionLoad:
                 entries=[entry], loaded_at=self.loaded_at,
             )
         except ClickHouseError as e:  # the warehouse itself is failing; the raised error says why
-            log.warning("could not record the failed load in raw.load_ledger: %s", first_line(e))
+            log.warning("could not record the failed load in raw.load_ledger: %s",
+                        clickhouse_message(e, MESSAGE_LIMIT))

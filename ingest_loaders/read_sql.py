@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from ingest_loaders.deliveries import FIRST
-from saas_warehouse.sources import Column, Source
+from saas_warehouse.sources import Column, FileFormat, Source
 
 _WRAPPER = re.compile(r"^(?:LowCardinality|Nullable)\((.*)\)$")
 
@@ -63,10 +63,10 @@ def _parse_csv_field(column: Column, src: str) -> str:
     raise ValueError(f"no CSV parser for type {t} of column {column.name}")
 
 
-def read_structure(source: Source, fmt: str, fields: tuple[str | None, ...]) -> str:
+def read_structure(source: Source, fmt: FileFormat, fields: tuple[str | None, ...]) -> str:
     """The structure handed to file()/s3() for a file whose fields are `fields` (file order;
     None = a discarded column): Parquet by name and type, CSV by position."""
-    if fmt == "Parquet":
+    if fmt is FileFormat.PARQUET:
         return ", ".join(
             f"`{n}` {nullable_type(source.column(n).ch_type)}" for n in fields if n is not None
         )
@@ -82,10 +82,10 @@ def nullable_type(ch_type: str) -> str:
     return t if t.startswith(("Array(", "Map(", "Tuple(", "Nested(")) else f"Nullable({t})"
 
 
-def _checks(source: Source, fmt: str, day: dt.date) -> list[tuple[str, str]]:
+def _checks(source: Source, fmt: FileFormat, day: dt.date) -> list[tuple[str, str]]:
     """(condition, reason) of every contract breach a row can have, in the order reported."""
     checks: list[tuple[str, str]] = []
-    if fmt == "CSV":
+    if fmt is FileFormat.CSV:
         # A missing trailing field reads as NULL, an empty one as '' (READ_SETTINGS).
         checks.append(
             ("src__extra_field IS NOT NULL", "'the row has more fields than the header'")
@@ -96,7 +96,7 @@ def _checks(source: Source, fmt: str, day: dt.date) -> list[tuple[str, str]]:
     # On a Nullable column these are NULL for a NULL value (no breach) and run on the values
     # in place: ifNull(src, '') would copy every string of the column first.
     for c in source.columns:
-        if fmt == "CSV" or _is_string(c):
+        if fmt is FileFormat.CSV or _is_string(c):
             checks.append(
                 (f"NOT isValidUTF8(src_{c.name})", f"'{c.name} is not valid UTF-8'")
             )
@@ -111,7 +111,7 @@ def _checks(source: Source, fmt: str, day: dt.date) -> list[tuple[str, str]]:
         src = f"src_{c.name}"
         if c.required:
             empty = f"({parsed} IS NULL OR {parsed} = '')" if _is_string(c) else f"{parsed} IS NULL"
-            if fmt == "CSV" and not _is_string(c):
+            if fmt is FileFormat.CSV and not _is_string(c):
                 checks.append(
                     (
                         f"{src} IS NOT NULL AND {src} != '' AND {parsed} IS NULL",
@@ -119,7 +119,7 @@ def _checks(source: Source, fmt: str, day: dt.date) -> list[tuple[str, str]]:
                     )
                 )
             checks.append((empty, f"'{c.name} is missing'"))
-        elif fmt == "CSV" and not _is_string(c):
+        elif fmt is FileFormat.CSV and not _is_string(c):
             checks.append(
                 (
                     f"{src} IS NOT NULL AND {src} != '' AND {parsed} IS NULL",
@@ -146,7 +146,7 @@ def _checks(source: Source, fmt: str, day: dt.date) -> list[tuple[str, str]]:
 
 
 def validated_select_sql(
-    source: Source, fmt: str, day: dt.date, table_fn: str, fields: tuple[str | None, ...]
+    source: Source, fmt: FileFormat, day: dt.date, table_fn: str, fields: tuple[str | None, ...]
 ) -> str:
     """SELECT over one file: the parsed columns `p_<name>` (nullable), `_file_name`, `_row`
     (1-based), `_bad` (the row breaks the contract), and for bad rows `_reason` (the first
@@ -155,22 +155,23 @@ def validated_select_sql(
     `source.columns` are the raw table's export columns; one the file lacks (not in
     `fields`) reads as NULL. Parameters: `file_name` plus those of `table_fn`.
     """
+    csv = fmt is FileFormat.CSV
     inner = [
         f"`{c.name}` AS src_{c.name}" if c.name in fields
-        else f"CAST(NULL AS {'Nullable(String)' if fmt == 'CSV' else nullable_type(c.ch_type)}) "
+        else f"CAST(NULL AS {'Nullable(String)' if csv else nullable_type(c.ch_type)}) "
              f"AS src_{c.name}"
         for c in source.columns
     ]
-    if fmt == "CSV":
+    if csv:
         last = fields[-1] if fields[-1] is not None else f"_discarded_{len(fields) - 1}"
         inner += ["`_extra_field` AS src__extra_field", f"`{last}` AS src__last_field"]
     inner.append("_row_number AS src_row")
     parsed = [
-        f"{_parse_csv_field(c, f'src_{c.name}') if fmt == 'CSV' else f'src_{c.name}'} AS p_{c.name}"
+        f"{_parse_csv_field(c, f'src_{c.name}') if csv else f'src_{c.name}'} AS p_{c.name}"
         for c in source.columns
     ]
     raw_row = ", ".join(f"src_{c.name} AS `{c.name}`" for c in source.columns)
-    if fmt == "CSV":
+    if csv:
         raw_row += ", src__extra_field AS `_extra_field`"
     checks = _checks(source, fmt, day)
     # A good row needs only the OR of the conditions (one UInt8); the reason, a string, is

@@ -25,7 +25,7 @@ from ingest_loaders.errors import TerminalLoadError, classify
 from ingest_loaders.landing import Landing, LandingFile
 from ingest_loaders.read_sql import S3_SETTINGS, base_type, nullable_type
 from ingest_loaders.tables import add_columns, export_columns
-from saas_warehouse.sources import Column, Source
+from saas_warehouse.sources import Column, FileFormat, Source
 
 # The file types each raw type takes without losing a value (docs/contract.md §3: int16 → Int32,
 # float32 → Float64 load; a narrowing such as Int64 → Int32 fails).
@@ -84,12 +84,12 @@ def widening(raw_type: str, file_type: str) -> str:
 
 def file_layout(
     client: Client, landing: Landing, source: Source, raw_columns: dict[str, str],
-    day: dt.date, f: LandingFile, fmt: str,
+    day: dt.date, f: LandingFile, fmt: FileFormat,
 ) -> FileLayout:
     """The file's layout against `raw_columns` (the raw table's export columns and types:
     the declared ones and those added since). Raises TerminalLoadError naming the column
     when the file cannot load (SchemaRejectedError)."""
-    found = _parquet_columns(client, landing, source, day, f) if fmt == "Parquet" else {
+    found = _parquet_columns(client, landing, source, day, f) if fmt is FileFormat.PARQUET else {
         name: "String" for name in _csv_header(client, landing, source, day, f)
     }
 
@@ -107,7 +107,7 @@ def file_layout(
             # Only a declared column is "missing"; one added later is NULL on older files.
             if name in source.column_names:
                 changes.append(SchemaChange(name, base_type(raw_type), "missing", f.key))
-        elif fmt == "Parquet":
+        elif fmt is FileFormat.PARQUET:
             verdict = widening(raw_type, found[name])
             if verdict == "incompatible":
                 raise fail(f"column {name} is {base_type(found[name])} in the file, expected "
@@ -138,7 +138,7 @@ def file_layout(
 
 def evolve_raw_table(
     client: Client, landing: Landing, source: Source, day: dt.date, files: list[LandingFile],
-    fmt: str, *, record: Callable[[list[SchemaChange]], None],
+    fmt: FileFormat, *, record: Callable[[list[SchemaChange]], None],
 ) -> tuple[dict[str, FileLayout], Source]:
     """Each file's layout (by key), and the source as the raw table now is: the declared
     columns, then those added since. Under `evolve` a new column is added to raw here,
@@ -147,9 +147,10 @@ def evolve_raw_table(
     raw = export_columns(client, source.table)
     layouts = {}
     for f in files:
-        if f.clickhouse_format != fmt:
-            raise TerminalLoadError(f"expected {fmt} files for this source, found {f.name}",
-                                    source=source.name, day=day, file=f.key)
+        if f.file_format != fmt:
+            raise TerminalLoadError(
+                f"expected {fmt.clickhouse} files for this source, found {f.name}",
+                source=source.name, day=day, file=f.key)
         try:
             layout = file_layout(client, landing, source, raw, day, f, fmt)
         except SchemaRejectedError as e:
@@ -167,7 +168,7 @@ def evolve_raw_table(
 def _parquet_columns(
     client: Client, landing: Landing, source: Source, day: dt.date, f: LandingFile
 ) -> dict[str, str]:
-    table_fn, params = _describe_fn(landing, f, "Parquet")
+    table_fn, params = _describe_fn(landing, f, FileFormat.PARQUET.clickhouse)
     try:
         described = client.query(
             f"DESCRIBE TABLE {table_fn}", parameters=params,
@@ -205,9 +206,9 @@ def _csv_header(
 
 
 def _describe_fn(
-    landing: Landing, f: LandingFile, fmt: str, structure: str = ""
+    landing: Landing, f: LandingFile, clickhouse_format: str, structure: str = ""
 ) -> tuple[str, dict]:
-    table_fn, params = landing.table_function(f, fmt, structure or "auto")
+    table_fn, params = landing.table_function(f, clickhouse_format, structure or "auto")
     if not structure:  # let ClickHouse infer the schema from the file itself
         table_fn = table_fn.replace(", {structure:String})", ")")
         params = {k: v for k, v in params.items() if k != "structure"}

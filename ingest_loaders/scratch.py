@@ -9,10 +9,10 @@ import logging
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from ingest_loaders.errors import first_line
+from ingest_loaders.errors import MESSAGE_LIMIT
 from ingest_loaders.tables import REJECTS_TABLE, export_columns
 from saas_warehouse.sources import Source
-from saas_warehouse.warehouse import is_embedded
+from saas_warehouse.warehouse import clickhouse_message, is_embedded
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ class ScratchTables:
             try:
                 self.client.command(f"DROP TABLE IF EXISTS {table} SYNC")
             except ClickHouseError as e:  # harmless: named by its load, dropped by the next one
-                log.warning("could not drop scratch table %s: %s", table, first_line(e))
+                log.warning("could not drop scratch table %s: %s", table,
+                            clickhouse_message(e, MESSAGE_LIMIT))
 
     def _drop_stale(self) -> None:
         """Scratch tables of this (source, day) left by a load that was killed (kill -9, OOM).

@@ -1,10 +1,10 @@
 """What `saas-warehouse run` shows by default: one progress bar per step, not the log.
 
 A Dagster logger that reads the run's structured events: a loader step advances by one for each
-(source, day) it finished (the loader's per-day log line), the dbt step by one for each model,
-seed or test Dagster records. On a terminal the bar redraws in place; elsewhere (CI, a file)
-each step prints one line when it ends. Warnings and errors are printed as they come.
-`--verbose` uses Dagster's console logger instead and streams everything.
+(source, day) it finished (the record it logs with `day_record`, raw/metadata.py), the dbt step
+by one for each model, seed or test Dagster records. On a terminal the bar redraws in place;
+elsewhere (CI, a file) each step prints one line when it ends. Warnings and errors are printed
+as they come. `--verbose` uses Dagster's console logger instead and streams everything.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import TextIO
 
 import dagster as dg
 
-from orchestration.raw.metadata import DAY_SUMMARY
+from orchestration.raw.metadata import LOADED_DAY
 
 # dagster's log records carry the run's event under this attribute (its JSON logger reads it).
 RECORD_METADATA = "dagster_meta"
 BAR_WIDTH = 24
-# What a step counts: a loader its days (day_summary lines), dbt its nodes (events).
+# What a step counts: a loader its days (LOADED_DAY records), dbt its nodes (events).
 DAYS, NODES = "days", "nodes"
 
 
@@ -69,9 +69,7 @@ class RunProgress(logging.Handler):
                 and progress.unit == NODES:
             progress.nodes_seen.add(_node(event))
             progress.done = len(progress.nodes_seen)
-        elif progress.unit == DAYS and event is None and DAY_SUMMARY.match(
-            str(meta.get("orig_message", ""))
-        ):
+        elif progress.unit == DAYS and getattr(record, LOADED_DAY, None):
             progress.done += 1
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
             outcome = "" if kind == "STEP_SUCCESS" else "  FAILED"

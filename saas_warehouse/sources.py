@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -20,10 +21,8 @@ from saas_warehouse.settings import REPO_ROOT
 
 SOURCES_DIR = REPO_ROOT / "sources"
 
-FileFormat = Literal["parquet", "csv"]
 DayCheck = Literal["timestamp", "date", "none"]
 SchemaPolicy = Literal["evolve", "freeze", "discard"]
-Severity = Literal["error", "warn"]
 RuleKind = Literal["min", "max", "in", "in_seed", "regex", "min_year"]
 
 # Columns every raw table carries beside the export's own: where each row came from.
@@ -35,6 +34,28 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_loaded_at", "DateTime('UTC')"),
     ("_delivery", "UInt8"),  # 1 first delivery of its key that day, 2 a repeat (deliveries.py)
 )
+
+
+class FileFormat(StrEnum):
+    """A source's export format, as declarations spell it (`format: parquet`)."""
+
+    PARQUET = "parquet"
+    CSV = "csv"
+
+    @property
+    def clickhouse(self) -> str:
+        """ClickHouse's name of the input format (`file()`, `s3()`)."""
+        return "Parquet" if self is FileFormat.PARQUET else "CSV"
+
+
+class Severity(StrEnum):
+    """What a broken rule or a failed check does: ERROR blocks the day's models, WARN only
+    warns. Spelled as Dagster's AssetCheckSeverity; declarations write it lower-case."""
+
+    ERROR = "ERROR"
+    WARN = "WARN"
+
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -50,7 +71,7 @@ class Rule:
 
     kind: RuleKind
     value: Any
-    severity: Severity = "error"
+    severity: Severity = Severity.ERROR
 
 
 @dataclass(frozen=True)
@@ -97,8 +118,8 @@ def _choice(path: Path, key: str, value: Any, allowed: tuple[str, ...]) -> Any:
 
 
 def _rule(path: Path, column: str, raw: dict[str, Any]) -> list[Rule]:
-    severity = _choice(path, f"{column}.rules.severity", raw.get("severity", "error"),
-                       get_args(Severity))
+    severity = Severity(_choice(path, f"{column}.rules.severity",
+                                raw.get("severity", "error"), ("error", "warn")).upper())
     kinds = [k for k in raw if k != "severity"]
     unknown = [k for k in kinds if k not in get_args(RuleKind)]
     if unknown or not kinds:
@@ -153,7 +174,8 @@ def read_declaration(path: Path) -> Source:
         raise DeclarationError(f"{path}: day_column and day_check go together")
     return Source(
         name=path.stem,
-        file_format=_choice(path, "format", raw.get("format"), get_args(FileFormat)),
+        file_format=FileFormat(_choice(path, "format", raw.get("format"),
+                                       tuple(FileFormat))),
         columns=columns,
         order_by=order_by,
         id_column=id_column,

@@ -116,12 +116,14 @@ _VERSION = re.compile(r" \(version [^)]*\)")
 _REPEATED_NAME = re.compile(r"(\(([A-Z_]+)\))\.? \(\2\)")
 
 
-def clickhouse_message(error: BaseException) -> str:
-    """ClickHouse's error message on one line, once: chDB repeats the `Code: N.
-    DB::Exception:` prefix and the error name, and adds a version trailer."""
-    text = " ".join(str(error).split())
+def clickhouse_message(error: BaseException, limit: int | None = None) -> str:
+    """ClickHouse's error message on one line, once, without its stack trace: chDB repeats
+    the `Code: N. DB::Exception:` prefix and the error name, and adds a version trailer.
+    With `limit`, at most that many characters (log lines, load errors)."""
+    text = " ".join(str(error).split("Stack trace", 1)[0].split())
     text = _REPEATED_CODE.sub(r"\1", text)
-    return _REPEATED_NAME.sub(r"\1", _VERSION.sub("", text))
+    text = _REPEATED_NAME.sub(r"\1", _VERSION.sub("", text))
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def ensure_databases(client: Client) -> None:

@@ -19,9 +19,9 @@ source has a suite check per severity its rules use.
 from ingest_loaders.quality.report import CHECKS, CheckOutcome, CheckSpec, QualityReport, Thresholds
 from ingest_loaders.quality.suites import severities
 from ingest_loaders.quality.validate import validate_days, warm_up
-from saas_warehouse.sources import Source
+from saas_warehouse.sources import Severity, Source
 
-_SUITE_CHECKS = {"valid_values": "ERROR", "plausible_values": "WARN"}
+_SUITE_CHECKS = {"valid_values": Severity.ERROR, "plausible_values": Severity.WARN}
 
 
 def checks_for(source: Source) -> list[CheckSpec]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Severity = Literal["ERROR", "WARN"]
+from saas_warehouse.sources import Severity
 
 
 @dataclass(frozen=True)
@@ -16,7 +15,7 @@ class CheckSpec:
 
     @property
     def blocking(self) -> bool:
-        return self.severity == "ERROR"
+        return self.severity is Severity.ERROR
 
 
 @dataclass(frozen=True)
@@ -31,25 +30,26 @@ class Thresholds:
 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("rows_accounted_for", "Rows in the files = rows in raw + rows in raw.rejects, "
-              "per day (exact, SQL).", "ERROR"),
+              "per day (exact, SQL).", Severity.ERROR),
     CheckSpec("keys_not_null", "No row in raw has an empty id or tenant_id (exact, SQL).",
-              "ERROR"),
+              Severity.ERROR),
     CheckSpec("row_count_stable", "The day has at least 25% of the rows of the previous loaded "
-              "day (exact, SQL); a collapse usually means a partial export.", "ERROR"),
+              "day (exact, SQL); a collapse usually means a partial export.", Severity.ERROR),
     CheckSpec("valid_values", "Great Expectations, on a sample of up to 20k rows: no impossible "
               "values (HTTP status outside 100-599, negative latency, bytes or money, "
-              "currency other than USD, unknown plan, an email instead of its hash).", "ERROR"),
+              "currency other than USD, unknown plan, an email instead of its hash).",
+              Severity.ERROR),
     CheckSpec("ids_unique", "Repeated deliveries vs rows within the day (SQL, exact: the "
               "rows the loader marked repeats): at-least-once duplicates are expected and "
               "dropped in staging; more than 2% is suspicious.",
-              "WARN"),
+              Severity.WARN),
     CheckSpec("schema_unchanged", "The files have the declared columns and types "
               "(sources/<name>.yml): no column added, discarded, missing, widened or rejected "
-              "first seen on these days (raw.schema_changes).", "WARN"),
+              "first seen on these days (raw.schema_changes).", Severity.WARN),
     CheckSpec("plausible_values", "Great Expectations, on a sample of up to 20k rows: known "
               "event names (unknown ones are kept), HTTP methods, user roles, plausible latency, "
               "amounts and dates.",
-              "WARN"),
+              Severity.WARN),
 )
 SPECS = {c.name: c for c in CHECKS}
 

@@ -17,14 +17,14 @@ from typing import Any
 
 from ingest_loaders.read_sql import base_type
 from saas_warehouse.settings import REPO_ROOT
-from saas_warehouse.sources import Column, Rule, Source
+from saas_warehouse.sources import Column, Rule, Severity, Source
 
 SEEDS = REPO_ROOT / "seeds"
 
 
 @dataclass(frozen=True)
 class Expectation:
-    severity: str  # ERROR | WARN
+    severity: Severity
     kind: str  # a great_expectations.expectations class
     column: str  # the sampled column (an expression's alias, see sample_expression)
     arguments: dict[str, Any]
@@ -65,16 +65,16 @@ def expectations(source: Source) -> list[Expectation]:
     out = []
     for column in source.columns:
         bounds = [r for r in column.rules if r.kind in ("min", "max")]
-        for severity in ("error", "warn"):  # a min and a max of one severity: one expectation
+        for severity in Severity:  # a min and a max of one severity: one expectation
             same = {r.kind: r.value for r in bounds if r.severity == severity}
             if same:
-                out.append(Expectation(severity.upper(), "ExpectColumnValuesToBeBetween",
+                out.append(Expectation(severity, "ExpectColumnValuesToBeBetween",
                                        column.name,
                                        {f"{k}_value": v for k, v in sorted(same.items())}))
         for rule in column.rules:
             if rule.kind in _RULE_EXPECTATIONS:
                 kind, arguments = _RULE_EXPECTATIONS[rule.kind]
-                out.append(Expectation(rule.severity.upper(), kind, _sampled_name(column, rule),
+                out.append(Expectation(rule.severity, kind, _sampled_name(column, rule),
                                        arguments(rule.value)))
     return out
 
@@ -89,7 +89,7 @@ def sampled_columns(source: Source) -> dict[str, str]:
     return out
 
 
-def severities(source: Source) -> set[str]:
+def severities(source: Source) -> set[Severity]:
     return {e.severity for e in expectations(source)}
 
 
@@ -100,6 +100,6 @@ def build_suite(source: Source) -> Any:
     suite = gx.ExpectationSuite(name=source.table)
     for e in expectations(source):
         suite.add_expectation(getattr(gx.expectations, e.kind)(
-            column=e.column, meta={"severity": e.severity}, **e.arguments
+            column=e.column, meta={"severity": str(e.severity)}, **e.arguments
         ))
     return suite

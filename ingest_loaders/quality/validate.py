@@ -15,7 +15,7 @@ from clickhouse_connect.driver.client import Client
 from ingest_loaders.quality import exact
 from ingest_loaders.quality.report import CheckOutcome, QualityReport, Thresholds
 from ingest_loaders.quality.suites import build_suite, sampled_columns, severities
-from saas_warehouse.sources import Source
+from saas_warehouse.sources import Severity, Source
 
 EXAMPLES = 5  # unexpected values shown per failed expectation
 DEFAULT_LIMITS = Thresholds()
@@ -126,7 +126,7 @@ def run_suite(source: Source, frame: Any) -> list[dict[str, Any]]:
         config = r.expectation_config
         kwargs = {k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id")}
         rows.append({
-            "severity": config.meta.get("severity", "ERROR"),
+            "severity": Severity(config.meta.get("severity", Severity.ERROR)),
             "expectation": config.type,
             "column": config.kwargs.get("column"),
             "arguments": kwargs,
@@ -140,9 +140,9 @@ def _expectations(source: Source, frame: Any, days: list[dt.date]) -> list[Check
     ~50-90 ms); each unexpected value is counted against its own day. No expectation has a
     `mostly`, so a day passes when none of its values is unexpected."""
     header = ("day", "expectation", "column", "success", "unexpected share (sample)", "examples")
-    by_severity: dict[str, CheckOutcome] = {
-        "ERROR": CheckOutcome("valid_values", [], days_header=header),
-        "WARN": CheckOutcome("plausible_values", [], days_header=header),
+    by_severity: dict[Severity, CheckOutcome] = {
+        Severity.ERROR: CheckOutcome("valid_values", [], days_header=header),
+        Severity.WARN: CheckOutcome("plausible_values", [], days_header=header),
     }
     # An empty day has no values to judge (row_count_stable watches it).
     day_of_row = frame["_day"]

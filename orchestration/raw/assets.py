@@ -10,9 +10,16 @@ from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load_days import LOAD_WORKERS, load_days
 from ingest_loaders.quality import validate_days, warm_up
 from ingest_loaders.read_sql import base_type
+from ingest_loaders.results import DayStatus
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.raw.checks import check_results, check_specs, range_stop_reason
-from orchestration.raw.metadata import day_metadata, day_summary, markdown_table, run_metadata
+from orchestration.raw.metadata import (
+    day_metadata,
+    day_record,
+    day_summary,
+    markdown_table,
+    run_metadata,
+)
 from orchestration.resources import LandingResource, WarehouseResource
 from saas_warehouse.sources import Source
 
@@ -94,7 +101,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             try:
                 results = load_days(
                     clients, zone, source, days,
-                    on_loaded=lambda r: context.log.info(day_summary(r)),
+                    on_loaded=lambda r: context.log.info(day_summary(r), extra=day_record(r)),
                 )
             except TransientLoadError as e:
                 context.log.warning(f"{e} — transient, the step will be retried")
@@ -105,13 +112,13 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                     allow_retries=False,
                 ) from e
             client = clients[0]
-            loaded = [r for r in results if r.status != "incomplete"]
+            loaded = [r for r in results if r.status != DayStatus.INCOMPLETE]
             loaded_days = [r.day for r in loaded]
             # Unchanged days are validated too: the checks judge what raw holds now.
             report = validate_days(client, source, loaded_days) if loaded_days else None
             rows_in_raw = _rows_in_raw(client, source, loaded_days)
             preview = _preview(client, source, loaded_days)
-        incomplete = [r.day.isoformat() for r in results if r.status == "incomplete"]
+        incomplete = [r.day.isoformat() for r in results if r.status == DayStatus.INCOMPLETE]
         if report is None:
             raise dg.Failure(
                 description=(

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 
 import dagster as dg
 
-from ingest_loaders.results import LoadResult
+from ingest_loaders.results import DayStatus, FileStatus, LoadResult
 
-# The start of day_summary()'s line: "<source> <YYYY-MM-DD>: ".
-DAY_SUMMARY = re.compile(r"^\w+ \d{4}-\d{2}-\d{2}: ")
+# The attribute a day's log record carries (`extra=day_record(r)`): progress bars count
+# these records, whatever the line's words.
+LOADED_DAY = "saas_warehouse_loaded_day"
+
+
+def day_record(r: LoadResult) -> dict[str, str]:
+    """The structured part of a loaded (source, day)'s log record."""
+    return {LOADED_DAY: f"{r.source} {r.day.isoformat()}"}
 
 
 def day_summary(r: LoadResult) -> str:
-    """The log line of one loaded (source, day); DAY_SUMMARY recognizes it (progress bars)."""
-    if r.status != "loaded":
+    """The log line of one loaded (source, day)."""
+    if r.status != DayStatus.LOADED:
         return f"{r.source} {r.day}: {r.status}"
     return (
         f"{r.source} {r.day}: {r.rows_loaded:,} rows loaded, {r.rows_rejected:,} rejected "
@@ -40,13 +45,13 @@ def day_metadata(r: LoadResult, rows_in_raw: int) -> dict[str, dg.MetadataValue]
     rows are the ones raw already holds."""
     return {
         "dagster/row_count": dg.MetadataValue.int(rows_in_raw),
-        "status": dg.MetadataValue.text(r.status),
+        "status": dg.MetadataValue.text(str(r.status)),
         "rows_read": dg.MetadataValue.int(r.rows_read),
         "rows_loaded": dg.MetadataValue.int(r.rows_loaded),
         "rows_rejected": dg.MetadataValue.int(r.rows_rejected),
         # loaded rows that repeat an id's delivery that day: kept in raw, not in staging
         "rows_repeated": dg.MetadataValue.int(r.rows_repeated),
-        "files_loaded": dg.MetadataValue.int(sum(f.status == "loaded" for f in r.files)),
+        "files_loaded": dg.MetadataValue.int(sum(f.status == FileStatus.LOADED for f in r.files)),
         "bytes_read": dg.MetadataValue.int(r.bytes_read),
         "seconds": dg.MetadataValue.float(round(r.seconds, 3)),
         "reject_reasons": dg.MetadataValue.md(
@@ -59,8 +64,8 @@ def day_metadata(r: LoadResult, rows_in_raw: int) -> dict[str, dg.MetadataValue]
 def run_metadata(results: list[LoadResult]) -> dict[str, dg.MetadataValue]:
     """What every partition of the run shows besides its own figures: the run's days."""
     per_day = [
-        [r.day.isoformat(), r.status, r.rows_read, r.rows_loaded, r.rows_rejected, len(r.files),
-         f"{r.seconds:.2f}"]
+        [r.day.isoformat(), str(r.status), r.rows_read, r.rows_loaded, r.rows_rejected,
+         len(r.files), f"{r.seconds:.2f}"]
         for r in results
     ]
     return {
