@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Sequence
+from typing import TypedDict, Unpack, cast
 
 from saas_warehouse.contract import plans
 from saas_warehouse.settings import Settings
@@ -51,9 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="write realistic sample exports to the landing zone")
     gen.add_argument("--start", type=_date, required=True, help="first day, YYYY-MM-DD")
     gen.add_argument("--days", type=int, required=True, help="number of days")
-    gen.add_argument("--tenants", type=int, default=40)
-    gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--events-per-day", type=int, default=20_000)
+    # Unset: the generator's own defaults (sample_exports.generate), the demo's shape.
+    gen.add_argument("--tenants", type=int, help="number of tenants (default: the demo's)")
+    gen.add_argument("--seed", type=int, help="random seed (default: the demo's)")
+    gen.add_argument("--events-per-day", type=int,
+                     help="product events on a weekday, all tenants (default: the demo's)")
     gen.add_argument("--landing", help="landing URL (default: LANDING_URL)")
 
     run = sub.add_parser("run", help="load and build every asset for a range of days")
@@ -130,8 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env()
     try:
         if args.command == "generate":
-            _generate(settings, args.start, args.days, args.tenants, args.seed,
-                      args.events_per_day, args.landing)
+            shape = {"tenants": args.tenants, "seed": args.seed,
+                     "events_per_day": args.events_per_day}
+            _generate(settings, args.start, args.days, args.landing,
+                      **cast(_Shape, {k: v for k, v in shape.items() if v is not None}))
         elif args.command == "run":
             _run(settings, args.start, args.end, args.verbose)
         elif args.command == "demo":
@@ -163,12 +168,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _generate(settings: Settings, start: dt.date, days: int, tenants: int, seed: int,
-              events_per_day: int, landing: str | None) -> None:
+class _Shape(TypedDict, total=False):
+    """What `generate` may be told; the rest is the generator's own defaults."""
+
+    tenants: int
+    seed: int
+    events_per_day: int
+
+
+def _generate(settings: Settings, start: dt.date, days: int, landing: str | None = None,
+              **shape: Unpack[_Shape]) -> None:
     from sample_exports import generate
 
-    summary = generate(landing or settings.landing_url, start, days, tenants=tenants, seed=seed,
-                       events_per_day=events_per_day)
+    summary = generate(landing or settings.landing_url, start, days, **shape)
     rows = ", ".join(f"{k} {v:,}" for k, v in summary.rows.items())
     print(f"wrote {summary.days} day(s) to {landing or settings.landing_url}: {rows} "
           f"in {summary.seconds:.1f}s", file=sys.stderr)
@@ -192,7 +204,7 @@ def _run(settings: Settings, start: dt.date, end: dt.date, verbose: bool) -> Non
 
 def _demo(settings: Settings, verbose: bool) -> None:
     end = DEMO_START + dt.timedelta(days=DEMO_DAYS - 1)
-    _generate(settings, DEMO_START, DEMO_DAYS, 40, 7, 20_000, None)
+    _generate(settings, DEMO_START, DEMO_DAYS)
     _run(settings, DEMO_START, end, verbose)
     print_kpi_summary(settings, end)
     print("\nnext: saas-warehouse query \"SELECT * FROM bi.kpi_tenant_daily LIMIT 10\"  "
