@@ -16,7 +16,7 @@ from warehouse_reads import query
 
 from orchestration.definitions import build_definitions
 from orchestration.runner import run_range
-from orchestration.transform.assets import dbt_build_args, prune_run_targets
+from orchestration.transform.assets import dbt_build_args, prune_run_targets, warehouse_env_for_dbt
 from saas_warehouse.settings import Settings
 
 DAY = dt.date(2026, 3, 1)
@@ -26,22 +26,20 @@ def _vars(args: list[str]) -> dict:
     return json.loads(args[args.index("--vars") + 1])
 
 
-def test_build_args_carry_the_window_and_the_embedded_path() -> None:
-    args = dbt_build_args((DAY, DAY + dt.timedelta(days=2)), warehouse_url="chdb:///w/h")
+def test_build_args_carry_the_window() -> None:
+    args = dbt_build_args((DAY, DAY + dt.timedelta(days=2)))
     assert args[0] == "build" and "--full-refresh" not in args
-    assert _vars(args) == {
-        "start_date": "2026-03-01", "end_date": "2026-03-03", "warehouse_url": "chdb:///w/h",
-    }
+    assert _vars(args) == {"start_date": "2026-03-01", "end_date": "2026-03-03"}
 
 
 def test_build_args_full_refresh_and_batch_days() -> None:
-    args = dbt_build_args((DAY, DAY), warehouse_url="chdb:///w", full_refresh=True, batch_days=0)
+    args = dbt_build_args((DAY, DAY), full_refresh=True, batch_days=0)
     assert args[-1] == "--full-refresh"
     assert _vars(args)["batch_days"] == 0
 
 
 def test_build_args_without_days_build_everything() -> None:
-    assert _vars(dbt_build_args(None, warehouse_url="chdb:///w")) == {"warehouse_url": "chdb:///w"}
+    assert _vars(dbt_build_args(None)) == {}
 
 
 def test_only_the_newest_run_targets_are_kept(tmp_path: Path) -> None:
@@ -57,11 +55,21 @@ def test_only_the_newest_run_targets_are_kept(tmp_path: Path) -> None:
     ]
 
 
-def test_a_server_url_never_reaches_the_command_line() -> None:
+@pytest.mark.parametrize("before", [None, "chdb:///somewhere/else"])
+def test_dbt_gets_the_resources_url_in_its_environment_only_while_it_starts(
+    monkeypatch: pytest.MonkeyPatch, before: str | None
+) -> None:
+    """The warehouse resource's URL reaches dbt through WAREHOUSE_URL (never the command line:
+    it may hold a password); the process's own setting is back once dbt has started."""
+    if before is None:
+        monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    else:
+        monkeypatch.setenv("WAREHOUSE_URL", before)
     url = "https://analyst:s3cret@ch.example.com:8443"
-    args = dbt_build_args((DAY, DAY), warehouse_url=url)
-    assert "s3cret" not in " ".join(args)
-    assert "warehouse_url" not in _vars(args)
+    with warehouse_env_for_dbt(url):
+        assert os.environ["WAREHOUSE_URL"] == url
+    assert os.environ.get("WAREHOUSE_URL") == before
+    assert "s3cret" not in " ".join(dbt_build_args((DAY, DAY), full_refresh=True))
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +135,15 @@ def test_only_the_daily_models_are_partitioned_by_day(asset_graph) -> None:
 
 @pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
 def test_an_unpartitioned_model_materializes_without_a_day(
-    settings: Settings, landing_dir: Path, instance: dg.DagsterInstance
+    settings: Settings, landing_dir: Path, instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:
     """After a day's run, a dimension and the alerts view rebuilt alone (as the UI's
     Materialize button does): `dbt build` with no window, one unpartitioned materialization
-    each, and the alerts check looks at every day."""
+    each, and the alerts check looks at every day. dbt builds where the warehouse resource
+    points, whatever WAREHOUSE_URL says in this process."""
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("WAREHOUSE_URL", f"chdb://{elsewhere}")
     run_range(settings, SAMPLE_START, SAMPLE_START, instance=instance)
     keys = {dg.AssetKey(["analytics", "dim_tenants"]), dg.AssetKey(["bi", "kpi_alerts"])}
     job = build_definitions(settings).resolve_job_def("daily_warehouse")
@@ -149,3 +161,4 @@ def test_an_unpartitioned_model_materializes_without_a_day(
     assert query(settings.warehouse_url, "SELECT count() FROM analytics.dim_tenants") == [
         (tenants["tenant_id"].nunique(),)
     ]
+    assert not elsewhere.exists()

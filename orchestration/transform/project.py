@@ -1,10 +1,15 @@
-"""The dbt project, and the manifest Dagster builds its assets from."""
+"""The dbt project, and the manifest Dagster builds its assets from.
+
+dagster-dbt prepares the manifest (`dbt parse`): under `dagster dev` on every load
+(`DbtProject.prepare_if_dev`), for a deployment once at build time
+(`dagster-dbt project prepare-and-package --file orchestration/transform/deploy.py`), and here
+also whenever it is missing or older than a file it is parsed from, so that a CLI run or a
+test after an edit never builds assets from a stale manifest.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +17,6 @@ from functools import cache
 from pathlib import Path
 
 from dagster_dbt import DbtProject
-from dagster_dbt.dbt_project import using_dagster_dev
 
 from saas_warehouse.settings import REPO_ROOT
 
@@ -25,30 +29,26 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else "dbt"
 
 
+def new_dbt_project() -> DbtProject:
+    """The project as dagster-dbt sees it, nothing prepared (reads dbt_project.yml)."""
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
 @cache
 def dbt_project() -> DbtProject:
-    """The dbt project, its manifest parsed if missing (or always under `dagster dev`)."""
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    # Not project.prepare_if_dev(): it runs the `dbt` on PATH, which may not be this venv's.
-    with _one_parse_at_a_time():
-        if using_dagster_dev() or _manifest_is_stale(project.manifest_path):
-            prepare_manifest()
+    """The dbt project, its manifest prepared under `dagster dev` or when stale."""
+    project = new_dbt_project()
+    with _this_venv_on_path():
+        if project.preparer.using_dagster_dev():
+            project.prepare_if_dev()
+        elif manifest_is_stale(project.manifest_path):
+            # dagster-dbt's own preparation: `dbt parse` under a lock file, skipped when
+            # another process (a test worker, a code server) refreshed it meanwhile.
+            project.preparer.prepare(project)
     return project
 
 
-@contextmanager
-def _one_parse_at_a_time() -> Iterator[None]:
-    """Processes that start together (test workers, `dagster dev`'s code servers, a CLI
-    run) parse in turn: the next one finds the manifest fresh instead of writing
-    dbt_project/target at the same time."""
-    target = DBT_PROJECT_DIR / "target"
-    target.mkdir(exist_ok=True)
-    with (target / ".parse.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
-        yield
-
-
-def _manifest_is_stale(manifest: Path) -> bool:
+def manifest_is_stale(manifest: Path) -> bool:
     """Missing, or older than a file it is parsed from: Dagster's assets and checks must
     match what the dbt process it starts will build."""
     if not manifest.exists():
@@ -61,14 +61,17 @@ def _manifest_is_stale(manifest: Path) -> bool:
     return any(p.stat().st_mtime > built for p in sources if p.exists())
 
 
-def prepare_manifest() -> None:
-    """`dbt parse` → dbt_project/target/manifest.json. Opens no warehouse connection."""
-    # Where DbtProject looks for it, even when DBT_TARGET_PATH points the runs elsewhere.
-    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-           "DBT_TARGET_PATH": str(DBT_PROJECT_DIR / "target")}
-    result = subprocess.run(
-        [dbt_executable(), "parse", "--quiet"],
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt parse failed: {(result.stdout + result.stderr).strip()[-2000:]}")
+@contextmanager
+def _this_venv_on_path() -> Iterator[None]:
+    """dagster-dbt's preparer runs the `dbt` it finds on PATH (it takes no executable):
+    while it parses, that is this environment's, as `make dev` and an activated venv have it."""
+    saved = os.environ.get("PATH")
+    if Path(dbt_executable()).is_absolute():
+        os.environ["PATH"] = os.pathsep.join([str(Path(dbt_executable()).parent), saved or ""])
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = saved

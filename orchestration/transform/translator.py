@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from orchestration.partitions import daily_partitions
 
@@ -24,15 +24,17 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
             return super().get_asset_key(dbt_resource_props)
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
-    def get_partitions_def(
-        self, dbt_resource_props: Mapping[str, Any]
-    ) -> dg.PartitionsDefinition | None:
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
         """Days for the models a run rebuilds day by day; the rest is one asset, not one per
         day of the run (a 30-day backfill planned and recorded 30 events for each view).
-        dagster-dbt calls this hook internal: pyproject pins dagster-dbt below 0.30."""
-        if "daily" in dbt_resource_props.get("tags", ()):
-            return daily_partitions
-        return None
+        Through the spec, as dagster-dbt's own DbtProjectComponent translates, not through
+        its `get_partitions_def`, which it marks internal."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if "daily" in self.get_resource_props(manifest, unique_id).get("tags", ()):
+            return spec.replace_attributes(partitions_def=daily_partitions)
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
