@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import dagster as dg
 import pytest
 from moto.server import ThreadedMotoServer
+from support.samples import BUILT_DAYS, BUILT_START, BUILT_TENANTS, SAMPLE_DAYS, SAMPLE_START
+from support.servers import S3Server, free_port
 
 from saas_warehouse.settings import Settings
 
@@ -31,45 +30,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("built_warehouse"))
 
 
-SAMPLE_START = dt.date(2026, 3, 1)
-SAMPLE_DAYS = 3
-
-
-@dataclass(frozen=True)
-class S3Server:
-    endpoint_url: str
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "test-key",
-            "AWS_SECRET_ACCESS_KEY": "test-secret",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-
-    def client(self):
-        env = self.env
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name=env["AWS_REGION"],
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """A real S3 endpoint on 127.0.0.1, spoken to over HTTP by boto3 and ClickHouse."""
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
@@ -135,14 +99,6 @@ def loading_area(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:
         yield test_instance
-
-
-# The warehouse the end-to-end tests read (the bi oracle, the report, isolation): 32 days,
-# enough for mau (30 days) and retention day 30 (cohorts of days 1 and 2), of 24 tenants, so
-# that some (date, plan) groups reach the 5 tenants benchmarks_daily needs and others do not.
-BUILT_START = dt.date(2026, 3, 1)
-BUILT_DAYS = 32
-BUILT_TENANTS = 24
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Unit tests of the BI oracle (tests/bi_oracle.py) on tiny hand-written exports.
+"""Unit tests of the BI oracle (tests/support/bi_oracle.py) on tiny hand-written exports.
 
 Every expected value is computed by hand from docs/contract.md §5; the exports follow §3."""
 
@@ -9,12 +9,12 @@ import itertools
 import math
 from pathlib import Path
 
-import bi_oracle as oracle
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from support import bi_oracle as oracle
 
 D1 = dt.date(2026, 3, 1)
 

@@ -1,5 +1,6 @@
 """End to end: generated exports → `run_range` (raw loads + dbt) → every `bi` view, compared
-column by column with the independent pandas oracle (tests/bi_oracle.py, docs/contract.md §5).
+column by column with the independent pandas oracle (tests/support/bi_oracle.py,
+docs/contract.md §5).
 
 Counts must match exactly; rates, quantiles and money to 1e-6. The comparison is done on the
 session's built warehouse (one range run, conftest.built_warehouse), and again in a fresh
@@ -21,15 +22,15 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-import bi_oracle as oracle
 import dagster as dg
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import BUILT_DAYS, BUILT_START
-from dbt_cli import DBT_PROJECT, dbt, ok
+from support import bi_oracle as oracle
+from support.dbt_cli import DBT_PROJECT, dbt, ok
+from support.samples import BUILT_DAYS, BUILT_START
 
 from orchestration.runner import run_range
 from saas_warehouse.settings import Settings

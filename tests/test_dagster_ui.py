@@ -18,8 +18,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from browser import SCREENSHOTS, needs_chromium, png_size, screenshot
-from conftest import SAMPLE_START, _free_port
+from support.browser import SCREENSHOTS, needs_chromium, png_size, screenshot
+from support.samples import SAMPLE_START
+from support.servers import free_port
 
 from orchestration.runner import run_range
 from saas_warehouse.settings import REPO_ROOT, Settings
@@ -60,7 +61,7 @@ def dagster_home(settings: Settings, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def webserver(settings: Settings, dagster_home: Path, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     bin_dir = Path(sys.executable).parent
     env = {
         **os.environ,

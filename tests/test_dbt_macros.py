@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dbt_cli import REPO_ROOT, dbt, ok, query, tiny_profile, write
+from support.dbt_cli import REPO_ROOT, dbt, ok, query, tiny_profile, write
 
 pytestmark = pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
 

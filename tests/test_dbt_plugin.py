@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dbt_cli import DBT_PROJECT, REPO_ROOT, dbt, ok, query, tiny_profile, write
+from support.dbt_cli import DBT_PROJECT, REPO_ROOT, dbt, ok, query, tiny_profile, write
 
 pytestmark = pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
 

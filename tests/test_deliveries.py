@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import small_exports as sx
+from support import small_exports as sx
 
 from ingest_loaders.deliveries import FIRST, REPEAT
 from ingest_loaders.landing import landing_from_url

@@ -14,11 +14,12 @@ from pathlib import Path
 import boto3
 import dagster as dg
 import pytest
-import small_exports as sx
-from conftest import SAMPLE_START, _free_port
-from landing_frames import expected_counts, partition_files
 from moto.server import ThreadedMotoServer
-from warehouse_reads import query, raw_counts
+from support import small_exports as sx
+from support.landing_frames import expected_counts, partition_files
+from support.samples import SAMPLE_START
+from support.servers import free_port
+from support.warehouse_reads import query, raw_counts
 
 from ingest_loaders.errors import TransientLoadError
 from ingest_loaders.landing import landing_from_url
@@ -84,7 +85,7 @@ class StopsAfter:
 
 
 def test_s3_failing_mid_load_keeps_the_previous_day(tmp_path: Path, s3_server) -> None:
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     env = {**s3_server.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}

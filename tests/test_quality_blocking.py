@@ -9,9 +9,9 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLE_START
-from landing_frames import partition_files
-from warehouse_reads import query
+from support.landing_frames import partition_files
+from support.samples import SAMPLE_START
+from support.warehouse_reads import query
 
 from ingest_loaders.quality import CHECKS
 from orchestration.runner import RunFailed, run_range

@@ -8,7 +8,7 @@ import itertools
 
 import pyarrow as pa
 import pytest
-import small_exports as sx
+from support import small_exports as sx
 
 from ingest_loaders.landing import landing_from_url
 from ingest_loaders.load import load_partition

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import SAMPLE_DAYS, SAMPLE_START
-from landing_frames import expected_counts, partition_files
-from warehouse_reads import query, raw_counts, table_fingerprint
+from support.landing_frames import expected_counts, partition_files
+from support.samples import SAMPLE_DAYS, SAMPLE_START
+from support.warehouse_reads import query, raw_counts, table_fingerprint
 
 from orchestration.runner import RunFailed, run_range
 from saas_warehouse.settings import Settings

@@ -8,11 +8,11 @@ import json
 import re
 from html.parser import HTMLParser
 
-import bi_oracle as oracle
 import pandas as pd
 import pytest
-from browser import SCREENSHOTS, png_size, screenshot
-from conftest import BUILT_DAYS, BUILT_START
+from support import bi_oracle as oracle
+from support.browser import SCREENSHOTS, png_size, screenshot
+from support.samples import BUILT_DAYS, BUILT_START
 
 from saas_warehouse.settings import Settings
 from saas_warehouse_cli.main import main

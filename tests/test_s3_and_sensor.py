@@ -13,8 +13,9 @@ import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLE_DAYS, SAMPLE_START, S3Server
-from warehouse_reads import raw_counts
+from support.samples import SAMPLE_DAYS, SAMPLE_START
+from support.servers import S3Server
+from support.warehouse_reads import raw_counts
 
 from orchestration.definitions import build_definitions
 from orchestration.raw.sensors import new_exports_sensor

@@ -12,14 +12,19 @@ import sys
 from pathlib import Path
 
 import pytest
-import small_exports as sx
 import yaml
+from support import small_exports as sx
 
 from ingest_loaders.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
 from ingest_loaders.quality.suites import expectations
 from ingest_loaders.tables import raw_table_ddl
 from saas_warehouse.settings import REPO_ROOT
-from saas_warehouse.sources import DeclarationError, load_sources, read_declaration
+from saas_warehouse.sources import (
+    LINEAGE_COLUMNS,
+    DeclarationError,
+    load_sources,
+    read_declaration,
+)
 from saas_warehouse.warehouse import open_warehouse
 
 
@@ -34,10 +39,21 @@ def test_dbt_sources_are_generated_from_the_declarations() -> None:
         assert all(documented.values()), f"{declared.name}: a column without a description"
 
 
-def test_tables_and_suites_follow_the_declaration() -> None:
+def test_tables_and_suites_follow_the_declaration(tmp_path: Path) -> None:
+    """The raw table ClickHouse creates from the DDL has the declared columns and types, then
+    the lineage columns, sorted by the declared ORDER BY; the suite has the declared rules."""
     events = load_sources()["product_events"]
-    ddl = raw_table_ddl(events)
-    assert "`properties` String" in ddl and "ORDER BY (tenant_id, ts, user_id)" in ddl
+    with open_warehouse(f"chdb://{tmp_path / 'wh'}") as client:
+        client.command("CREATE DATABASE raw")
+        client.command(raw_table_ddl(events))
+        columns = client.query("SELECT name, type FROM system.columns WHERE database = 'raw' "
+                               "AND table = 'product_events' ORDER BY position").result_rows
+        (sorting_key,) = client.query("SELECT sorting_key FROM system.tables WHERE "
+                                      "database = 'raw' AND name = 'product_events'").first_row
+    declared = [(c.name, c.ch_type) for c in events.columns]
+    assert [tuple(c) for c in columns[:len(declared)]] == declared
+    assert [c[0] for c in columns[len(declared):]] == [name for name, _ in LINEAGE_COLUMNS]
+    assert sorting_key == ", ".join(events.order_by)
     (rule,) = [e for e in expectations(events) if e.column == "event"]
     assert (rule.severity, rule.kind) == ("WARN", "ExpectColumnValuesToBeInSet")
     assert "feature_used" in rule.arguments["value_set"]  # from seeds/event_catalogue.csv

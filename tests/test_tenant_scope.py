@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dbt_cli import REPO_ROOT, dbt, ok, query, write
+from support.dbt_cli import REPO_ROOT, dbt, ok, query, write
 
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse

@@ -1,7 +1,8 @@
 """One daily-partitioned asset per export source, loading (source, day) into `raw.<source>`."""
 
 import datetime as dt
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 from clickhouse_connect.driver.client import Client
@@ -62,34 +63,42 @@ def _column_schema(source: Source) -> dg.TableSchema:
     )
 
 
+def _asset_decorator(source: Source, key: dg.AssetKey) -> Callable[..., dg.AssetsDefinition]:
+    with warnings.catch_warnings():
+        # `backfill_policy` is marked beta; it is what makes a 30-day backfill one run, not
+        # thirty. Silenced for this one call, not process-wide.
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.asset(
+            key=key,
+            description=f"{source.description} Loaded per day, atomically; bad rows → raw.rejects.",
+            group_name="raw",
+            kinds={"clickhouse"},
+            owners=OWNERS,
+            deps=[landing_key(source.name)],
+            partitions_def=daily_partitions,
+            backfill_policy=dg.BackfillPolicy.single_run(),
+            output_required=False,  # a range with a day missing materializes its days one by one
+            retry_policy=TRANSIENT_RETRY,
+            pool=WAREHOUSE_POOL,
+            metadata={
+                "dagster/table_name": source.table,
+                "dagster/column_schema": _column_schema(source),
+            },
+            check_specs=[
+                *check_specs(source, key),
+                dg.AssetCheckSpec(
+                    "partitions_complete",
+                    asset=key,
+                    description="Every requested day had its _SUCCESS marker and was loaded.",
+                ),
+            ],
+        )
+
+
 def raw_asset(source: Source) -> dg.AssetsDefinition:
     key = raw_key(source.name)
 
-    @dg.asset(
-        key=key,
-        description=f"{source.description} Loaded per day, atomically; bad rows → raw.rejects.",
-        group_name="raw",
-        kinds={"clickhouse"},
-        owners=OWNERS,
-        deps=[landing_key(source.name)],
-        partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        output_required=False,  # a range with a day missing materializes its days one by one
-        retry_policy=TRANSIENT_RETRY,
-        pool=WAREHOUSE_POOL,
-        metadata={
-            "dagster/table_name": source.table,
-            "dagster/column_schema": _column_schema(source),
-        },
-        check_specs=[
-            *check_specs(source, key),
-            dg.AssetCheckSpec(
-                "partitions_complete",
-                asset=key,
-                description="Every requested day had its _SUCCESS marker and was loaded.",
-            ),
-        ],
-    )
+    @_asset_decorator(source, key)
     def _load(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckResult]:
