@@ -72,7 +72,6 @@ def load_partition(
     if partition is None:
         return LoadResult(source.name, day, DayStatus.INCOMPLETE,
                           seconds=time.perf_counter() - started)
-
     if not tables_ensured:
         ensure_raw_tables(client)
     current = {(f.key, f.fingerprint) for f in partition.files}

@@ -99,7 +99,8 @@ def test_summary_counts_what_was_written(run: tuple[Path, GenerateSummary, float
     assert summary.bytes == sum(p.stat().st_size for p in files)
     for source in SOURCES:
         assert summary.rows[source] == len(read_all(root, source))
-    assert 0 < summary.seconds <= elapsed  # its own clock, inside the one around the call
+    # its own clock, inside the one around the call (the summary rounds to the millisecond)
+    assert 0 < summary.seconds <= elapsed + 0.0005
 
 
 def test_sources_match_the_raw_table_specs() -> None:

@@ -3,7 +3,7 @@ feature adoption (docs/contract.md §5)."""
 
 from __future__ import annotations
 
-from serving.report import svg
+from serving.report import formats, svg
 from serving.report.data import ALERTS_SHOWN, RETENTION_WEEKS, ReportData
 from serving.report.parts import Markup, section, table
 
@@ -63,11 +63,11 @@ def feature_section(data: ReportData, days: list[str]) -> Markup:
     charted = sorted(features, key=lambda f: (-abs(change[f]), f))[:FEATURES_CHARTED]
     new = {f: sum(r["new_adopters"] for r in data.features if r["feature"] == f)
            for f in features}
-    rows = [[f, svg.fmt_int(new[f]), svg.fmt_pct(rate.get((first, f), 0.0)),
-             svg.fmt_pct(rate.get((last, f), 0.0)), f"{change[f] * 100:+.1f} pts"]
+    rows = [[f, formats.fmt_int(new[f]), formats.fmt_pct(rate.get((first, f), 0.0)),
+             formats.fmt_pct(rate.get((last, f), 0.0)), f"{change[f] * 100:+.1f} pts"]
             for f in sorted(features, key=lambda f: -change[f])]
     chart = svg.line_chart(days, {f: [rate.get((d, f)) for d in days] for f in charted},
-                           fmt=svg.fmt_pct, width=1240, height=280,
+                           fmt=formats.fmt_pct, width=1240, height=280,
                            label="30-day adoption of the features that moved")
     return section(
         "Feature adoption", "30-day adoption: users of the feature in the 30 days ending on "

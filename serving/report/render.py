@@ -8,14 +8,14 @@ from html import escape
 from string import Template
 from typing import Any
 
-from serving.report import product, svg
+from serving.report import formats, product, svg
 from serving.report.data import BENCHMARK_METRICS, RETENTION_DAYS, ReportData
 from serving.report.parts import Cell, Markup, element, join, section, table, tile
 
 METRIC_LABELS = {
-    "dau": ("Daily active users", svg.fmt_int),
-    "api_error_rate": ("API error rate (5xx)", svg.fmt_pct),
-    "api_latency_p95_ms": ("API latency p95", svg.fmt_ms),
+    "dau": ("Daily active users", formats.fmt_int),
+    "api_error_rate": ("API error rate (5xx)", formats.fmt_pct),
+    "api_latency_p95_ms": ("API latency p95", formats.fmt_ms),
 }
 
 PAGE = Template("""<!doctype html>
@@ -117,14 +117,14 @@ def _tiles(data: ReportData) -> list[Markup]:
         return [tile("Status", "no activity loaded")]
     tiles = []
     if "tenants" in t:
-        tiles.append(tile("Tenants", svg.fmt_int(t["tenants"])))
+        tiles.append(tile("Tenants", formats.fmt_int(t["tenants"])))
     tiles += [
-        tile(f"DAU · {t['last_date']}", svg.fmt_int(t["dau"])),
-        tile("WAU", svg.fmt_int(t["wau"])),
-        tile("MAU", svg.fmt_int(t["mau"])),
-        tile("Events", svg.fmt_int(t["events"])),
-        tile("New users", svg.fmt_int(t["new_users"])),
-        tile("API requests", svg.fmt_int(t["api_requests"])),
+        tile(f"DAU · {t['last_date']}", formats.fmt_int(t["dau"])),
+        tile("WAU", formats.fmt_int(t["wau"])),
+        tile("MAU", formats.fmt_int(t["mau"])),
+        tile("Events", formats.fmt_int(t["events"])),
+        tile("New users", formats.fmt_int(t["new_users"])),
+        tile("API requests", formats.fmt_int(t["api_requests"])),
         tile("API error rate", f"{t['api_error_rate'] * 100:.2f}%"),
         tile("Billed", f"${t['billed_usd']:,.2f}"),
     ]
@@ -142,7 +142,7 @@ def _sections(data: ReportData) -> list[Markup]:
     total = sum(d["billed_usd"] for d in data.daily)
     out.append(section(
         "Spend", f"Billed USD per usage day · total ${total:,.2f}",
-        svg.bar_chart(days, [d["billed_usd"] for d in data.daily], fmt=svg.fmt_usd,
+        svg.bar_chart(days, [d["billed_usd"] for d in data.daily], fmt=formats.fmt_usd,
                       height=260, label="billed USD per day", colour=svg.PALETTE[2]),
     ))
     if data.tenant:
@@ -168,8 +168,8 @@ def _funnel_section(data: ReportData) -> Markup:
         parts.append(svg.funnel_bars([(s["step_event"], s["users"], s["conversion_rate"])
                                       for s in steps], label=f"funnel {funnel_id}"))
         parts.append(table(["step", "users", "conversion", "time to step"], [
-            [f"{i}. {s['step_event']}", svg.fmt_int(s["users"]),
-             f"{s['conversion_rate'] * 100:.1f}%", svg.fmt_duration(s["seconds_to_step"])]
+            [f"{i}. {s['step_event']}", formats.fmt_int(s["users"]),
+             f"{s['conversion_rate'] * 100:.1f}%", formats.fmt_duration(s["seconds_to_step"])]
             for i, s in enumerate(steps, start=1)]))
     return section("Funnels", "Users reaching each step, all cohorts of the period; the "
                    "percentage is conversion from step 1. Time to step: the median time from "
@@ -194,16 +194,17 @@ def _api_sections(data: ReportData, days: list[str]) -> list[Markup]:
                for s in services}
     errors = {s: [by_key[(d, s)]["error_rate_5xx"] if (d, s) in by_key else None for d in days]
               for s in services}
-    rows = [[s["service"], svg.fmt_int(s["requests"]), f"{s['latency_p50_ms']:,.1f}",
+    rows = [[s["service"], formats.fmt_int(s["requests"]), f"{s['latency_p50_ms']:,.1f}",
              f"{s['latency_p95_ms']:,.1f}", f"{s['latency_p99_ms']:,.1f}",
              f"{s['error_rate_5xx'] * 100:.2f}%", f"{s['error_rate_4xx'] * 100:.2f}%"]
             for s in data.services]
     mean = "" if data.tenant else " across tenants"
     return [
         section("API latency p95 by service", f"Daily p95 in ms (request-weighted{mean}).",
-                 svg.line_chart(days, latency, fmt=svg.fmt_ms, label="p95 latency per service")),
+                 svg.line_chart(days, latency, fmt=formats.fmt_ms,
+                                label="p95 latency per service")),
         section("API 5xx error rate by service", "Share of requests with status ≥ 500.",
-                 svg.line_chart(days, errors, fmt=svg.fmt_pct, label="5xx rate per service")),
+                 svg.line_chart(days, errors, fmt=formats.fmt_pct, label="5xx rate per service")),
         section("API by service", "Whole period. Latency percentiles are exact per tenant and "
                  "day; over several days (and tenants) the table shows their request-weighted "
                  "mean.",
@@ -258,8 +259,8 @@ def _benchmark_section(data: ReportData) -> Markup:
 
 
 def _top_tenants_section(data: ReportData) -> Markup:
-    rows = [[t["tenant_id"], f"{t['avg_dau']:,.1f}", svg.fmt_int(t["last_mau"]),
-             svg.fmt_int(t["events"]), svg.fmt_int(t["api_requests"]),
+    rows = [[t["tenant_id"], f"{t['avg_dau']:,.1f}", formats.fmt_int(t["last_mau"]),
+             formats.fmt_int(t["events"]), formats.fmt_int(t["api_requests"]),
              f"{t['api_error_rate'] * 100:.2f}%", f"${t['billed_usd']:,.2f}"]
             for t in data.top_tenants]
     return section("Top tenants", "By average daily active users over the period.",

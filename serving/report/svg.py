@@ -6,9 +6,13 @@ escaped where it is placed."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
+from serving.report.formats import (
+    Formatter,
+    fmt_int,
+)
 from serving.report.parts import Markup
 
 # Colour-blind-safe, AA contrast on white (Okabe-Ito, darkened where needed).
@@ -16,35 +20,6 @@ PALETTE = ("#1f5fbf", "#c2410c", "#047857", "#7c3aed", "#b91c1c", "#0e7490", "#a
 INK = "#1f2933"
 MUTED = "#52606d"
 GRID = "#e4e7eb"
-
-Formatter = Callable[[float], str]
-
-
-def fmt_int(v: float) -> str:
-    return f"{v:,.0f}"
-
-
-def fmt_pct(v: float) -> str:
-    return f"{v * 100:.1f}%" if v < 0.1 else f"{v * 100:.0f}%"
-
-
-def fmt_ms(v: float) -> str:
-    return f"{v:,.0f} ms"
-
-
-def fmt_usd(v: float) -> str:
-    return f"${v:,.0f}"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
 
 def nice_ticks(high: float, count: int = 5) -> list[float]:
     """Round tick values from 0 to at least `high`."""
