@@ -136,6 +136,7 @@ CHILD = """
 import datetime as dt, sys, time
 from ingest_loaders import ledger, load
 from ingest_loaders.landing import landing_from_url
+from saas_warehouse.sources import load_sources
 from saas_warehouse.warehouse import ensure_databases, open_warehouse
 url, root, point = sys.argv[1:4]
 def pause(*args, **kwargs):

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNNEL_DEFINITIONS = REPO_ROOT / "seeds" / "funnel_definitions.csv"
 
 RETENTION_DAYS = (0, 1, 7, 14, 30)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import clickhouse_connect
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 
 
