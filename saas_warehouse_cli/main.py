@@ -110,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     sources.add_argument("action", choices=["list", "generate", "check"], nargs="?",
                          default="list")
 
+    serve = sub.add_parser(
+        "serve", help="answer ClickHouse's HTTP interface for the embedded warehouse",
+        description="Owns the embedded warehouse at WAREHOUSE_URL; logins admin, analyst "
+        "(SAAS_WAREHOUSE_SERVE_PASSWORDS_FILE) and tenant_<id> (tenant passwords file).")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8123)
+
     embed = sub.add_parser(
         "embed-url",
         help="print a Metabase signed-embedding URL for a tenant's dashboard",
@@ -144,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _access_apply(settings, args.dry_run, args.passwords_file)
         elif args.command == "sources":
             _sources(args.action)
+        elif args.command == "serve":
+            from serving.endpoint.serve import serve as serve_endpoint
+
+            serve_endpoint(settings, args.host, args.port)
         elif args.command == "embed-url":
             _embed_url(settings, args.tenant, args.dashboard, args.minutes)
     except KeyboardInterrupt:
