@@ -14,11 +14,13 @@ from __future__ import annotations
 import gzip
 import struct
 import zlib
+from typing import Any
 
 import lz4.block
 import lz4.frame
 from clickhouse_cityhash.cityhash import CityHash128
 
+_zstd: Any
 try:  # what clickhouse-connect itself uses for zstd before Python 3.14
     from backports import zstd as _zstd
 except ImportError:  # pragma: no cover

@@ -63,7 +63,7 @@ def _announced(path: str, url: str) -> Iterator[None]:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    import waitress.server
+    import waitress.server  # type: ignore[import-untyped]
 
     logins = Logins.load(os.environ.get(SERVE_PASSWORDS_ENV), settings.tenant_passwords_file)
     if not logins.names():

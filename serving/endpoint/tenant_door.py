@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from clickhouse_connect.driver._backend.chdb_backend import _BytesSource
 from clickhouse_connect.driver._backendclient import RespBuffCls
-from clickhouse_connect.driver.query import QueryContext
+from clickhouse_connect.driver.query import QueryContext, QueryResult
 from clickhouse_connect.driver.transform import NativeTransform
 
 from serving.access.ceilings import LINE_FORMATS, ResultCeiling, ResultCeilingError
@@ -157,8 +157,8 @@ def _held(ceiling: ResultCeiling, body: bytes, fmt: str) -> tuple[bytes, int]:
             body = ceiling.hold_raw(body, fmt)
             return body, max(body.count(b"\n") - LINE_FORMATS[fmt], 0)
         if fmt == "Native":
-            parsed = NativeTransform.parse_response(RespBuffCls(_BytesSource(body)),
-                                                    QueryContext())
+            parsed = cast(QueryResult, NativeTransform.parse_response(
+                RespBuffCls(_BytesSource(body)), QueryContext()))
             rows = len(parsed.result_rows)
             if len(ceiling.hold(parsed).result_rows) == rows:
                 return body, rows
