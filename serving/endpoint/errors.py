@@ -63,6 +63,5 @@ def refused(user: str, reason: str) -> ClickHouseError:
     """A statement the door refuses: the engine's own code when the refusal quotes one
     (a syntax error), else ACCESS_DENIED."""
     match = _CODE.search(reason)
-    if match:
-        return ClickHouseError(int(match[1]), clickhouse_message(Exception(reason)))
-    return ClickHouseError.make(497, f"{user}: {reason}")
+    code = int(match[1]) if match else 497
+    return ClickHouseError.make(code, f"{user}: {clickhouse_message(Exception(reason))}")
