@@ -30,8 +30,9 @@ from serving.endpoint.tenant_settings import lock_statements, requested_settings
 TENANT_FORMATS = (*LINE_FORMATS, "Native", "JSON", "JSONCompact")
 TENANT_DATABASES = {None: BI_DATABASE, "default": BI_DATABASE, BI_DATABASE: BI_DATABASE,
                     "system": "system", "information_schema": "information_schema"}
-_FINGERPRINT = ("SELECT groupArray((name, comment, toString(metadata_modification_time))) "
-                "FROM (SELECT * FROM system.tables WHERE database = 'bi' ORDER BY name)")
+_FINGERPRINT = ("SELECT arraySort(groupArray((name, comment, "
+                "toString(metadata_modification_time)))) FROM system.tables "
+                "WHERE database = 'bi'")
 
 
 @dataclass
@@ -84,9 +85,9 @@ class TenantDoor:
                                        f"database {request.database} (a tenant reads bi)")
         database = TENANT_DATABASES[request.database]
         asked = requested_settings(self.limits, request.settings)
-        handle.run(f"USE {database}")
-        for statement in lock_statements(model, tenant_id, self.limits, asked):
-            handle.run(statement)
+        # One call (the embedded engine runs `;`-separated statements in order).
+        handle.run("; ".join([f"USE {database}",
+                              *lock_statements(model, tenant_id, self.limits, asked)]))
         try:
             text = translate_metadata(request.statement_text(), database)
             statement, fmt = split_format(handle, text)
