@@ -229,3 +229,53 @@ def test_a_tenant_may_send_bi_settings_within_its_limits(toy) -> None:
     status, headers, body = tenant_request(served, "SELECT 1",
                                            params={"max_execution_time": "100000"})
     assert (status, headers["x-clickhouse-exception-code"]) == (403, "452")
+
+
+def _rowbinary_header(body: bytes) -> tuple[list[str], list[str]]:
+    """RowBinaryWithNamesAndTypes' header, decoded from its description (LEB128 lengths)."""
+    def varint(at: int) -> tuple[int, int]:
+        value = shift = 0
+        while True:
+            byte = body[at]
+            value |= (byte & 0x7F) << shift
+            at, shift = at + 1, shift + 7
+            if byte < 0x80:
+                return value, at
+
+    count, at = varint(0)
+    strings = []
+    for _ in range(2 * count):
+        size, at = varint(at)
+        strings.append(body[at:at + size].decode())
+        at += size
+    return strings[:count], strings[count:]
+
+
+@pytest.mark.parametrize("where", ["1", "0"])
+def test_a_tenant_reads_rowbinary_with_the_jdbc_drivers_framing(toy, where: str) -> None:
+    """clickhouse-jdbc 0.8 (Metabase): `X-ClickHouse-Format: RowBinaryWithNamesAndTypes`,
+    `compress=1`. The bytes equal what the engine writes for the same rows to the admin."""
+    served, _ = toy
+    from tests.test_endpoint_protocol import _unframe
+
+    sql = f"SELECT tenant_id, day, v FROM bi.kpi WHERE {where} ORDER BY ALL"
+    status, headers, framed = tenant_request(
+        served, sql, params={"compress": "1", "max_result_rows": "1000",
+                             "result_overflow_mode": "break"},
+        headers={"X-ClickHouse-Format": "RowBinaryWithNamesAndTypes"})
+    assert status == 200 and headers["x-clickhouse-format"] == "RowBinaryWithNamesAndTypes"
+    body = _unframe(framed)
+    _, _, expected = request(served, sql.replace(f"WHERE {where}", f"WHERE {where} AND "
+                                                 f"tenant_id = '{ME}'"),
+                             headers={"X-ClickHouse-Format": "RowBinaryWithNamesAndTypes"})
+    assert body == expected
+    assert _rowbinary_header(body) == (["tenant_id", "day", "v"], ["String", "Date", "UInt64"])
+    assert (len(body) > 40) == (where == "1")
+
+
+def test_native_with_a_protocol_revision_is_refused_by_name(toy) -> None:
+    served, _ = toy
+    status, headers, body = tenant_request(served, "SELECT 1", params={
+        "default_format": "Native", "client_protocol_version": "54460"})
+    assert (status, headers["x-clickhouse-exception-code"]) == (400, "36")
+    assert b"drop client_protocol_version" in body

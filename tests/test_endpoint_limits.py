@@ -28,7 +28,8 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield served
 
 
-@pytest.mark.parametrize("fmt", ["TabSeparated", "Native", "JSON", "JSONEachRow"])
+@pytest.mark.parametrize("fmt", ["TabSeparated", "Native", "JSON", "JSONEachRow",
+                                 "RowBinaryWithNamesAndTypes", "Parquet"])
 def test_one_big_block_stops_at_the_result_ceiling(limited: Served, fmt: str) -> None:
     status, headers, body = request(limited, f"SELECT arrayJoin(range(100)) FORMAT {fmt}",
                                     user="tenant_tnt_a")

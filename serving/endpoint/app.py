@@ -49,6 +49,11 @@ class EndpointApp:
                 raise authentication_failed(request.user)
             started = time.monotonic()
             outcome = self.doors.run(login, request)
+            if outcome.fmt == "Native" and request.protocol_version != "0" and outcome.body:
+                raise ClickHouseError.make(
+                    36, "this endpoint writes Native at revision 0 only (chDB has no block info "
+                    "or per-column serialization byte): drop client_protocol_version, or ask "
+                    "for another format (clickhouse-go: set the HTTP protocol's format)")
         except Exception as e:  # every failure is answered in ClickHouse's words
             error = ClickHouseError.of(e)
             if error.code == 1001:

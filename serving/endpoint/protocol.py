@@ -50,6 +50,7 @@ class Request:
     compress: bool  # ClickHouse's block framing of the response
     http_compression: bool  # enable_http_compression=1: Content-Encoding by Accept-Encoding
     accept_encoding: str
+    protocol_version: str = "0"  # clickhouse-go's client_protocol_version (Native revision)
 
     @property
     def is_read_only_method(self) -> bool:
@@ -111,6 +112,7 @@ def read_request(environ: dict[str, Any], body: bytes) -> Request:
         compress=params.get("compress") == "1",
         http_compression=params.get("enable_http_compression") == "1",
         accept_encoding=environ.get("HTTP_ACCEPT_ENCODING", ""),
+        protocol_version=params.get("client_protocol_version") or "0",
     )
 
 

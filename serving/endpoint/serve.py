@@ -71,7 +71,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
                          "\"analyst\": …}) and/or SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE")
     engine = Engine(settings.warehouse)
     try:
-        doors = Doors(engine, TenantDoor(TenantLimits.load(settings.tenant_limits_file)))
+        limits = TenantLimits.load(settings.tenant_limits_file)
+        doors = Doors(engine, TenantDoor(limits, engine.handle))
         server: Any = waitress.server.create_server(
             EndpointApp(doors, logins), host=host, port=port, ident="saas-warehouse",
             **REQUEST_LIMITS)

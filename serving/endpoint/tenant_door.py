@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,11 +25,13 @@ from serving.endpoint.engine import Handle
 from serving.endpoint.errors import ClickHouseError, authentication_failed, refused
 from serving.endpoint.logins import Login
 from serving.endpoint.protocol import Request
+from serving.endpoint.reencode import reencoded
 from serving.endpoint.statements import check_tenant_relations, split_format, translate_metadata
 from serving.endpoint.tenant_settings import lock_statements, requested_settings
 
-# The formats a tenant's result is counted in before it leaves (ceilings.py).
-TENANT_FORMATS = (*LINE_FORMATS, "Native", "JSON", "JSONCompact")
+# The formats a tenant's result is counted in as the engine wrote it (ceilings.py); any other
+# is counted in Native and then written in its format (reencode.py).
+COUNTED_FORMATS = (*LINE_FORMATS, "Native", "JSON", "JSONCompact")
 TENANT_DATABASES = {None: BI_DATABASE, "default": BI_DATABASE, BI_DATABASE: BI_DATABASE,
                     "system": "system", "information_schema": "information_schema"}
 _FINGERPRINT = ("SELECT arraySort(groupArray((name, comment, "
@@ -54,8 +58,10 @@ class _Window:
 
 
 class TenantDoor:
-    def __init__(self, limits: TenantLimits):
+    def __init__(self, limits: TenantLimits,
+                 fresh_handle: Callable[[], AbstractContextManager[Handle]]):
         self.limits = limits
+        self._fresh_handle = fresh_handle
         self._quota = tenant_quota(limits)
         self._lock = threading.Lock()
         self._model: AccessModel | None = None
@@ -92,9 +98,6 @@ class TenantDoor:
             text = translate_metadata(request.statement_text(), database)
             statement, fmt = split_format(handle, text)
             fmt = fmt or request.default_format
-            if fmt not in TENANT_FORMATS:
-                raise RefusedStatementError(f"refused: a tenant reads results in one of "
-                                            f"{', '.join(TENANT_FORMATS)}, not {fmt}")
             statement = checked_statement(cast(Any, handle), statement, request.parameters,
                                           current_database=database)
             check_tenant_relations(handle, statement, request.parameters, database,
@@ -102,10 +105,18 @@ class TenantDoor:
                                     *model.unreadable_views), databases)
         except RefusedStatementError as e:
             raise refused(login.name, str(e)) from None
+        counted = fmt if fmt in COUNTED_FORMATS else "Native"
         with self._counted(login.name):
-            result = handle.run(statement, fmt, request.parameters)
+            result = handle.run(statement, counted, request.parameters)
         self._charge(login.name, result)
-        body, rows = _held(ResultCeiling.of(self.limits, asked, statement), result.bytes(), fmt)
+        ceiling = ResultCeiling.of(self.limits, asked, statement)
+        body, rows = _held(ceiling, result.bytes(), counted)
+        if counted != fmt:
+            if rows:
+                body = reencoded(self._fresh_handle, body, fmt, asked)
+            else:  # Native has no block for no rows; the format's header only
+                body = handle.run(f"SELECT * FROM ({statement}) LIMIT 0", fmt,
+                                  request.parameters).bytes()
         return Outcome(body, fmt, result, rows)
 
     class _Slot:
