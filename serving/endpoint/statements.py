@@ -57,6 +57,8 @@ def split_format(handle: Handle, sql: str) -> tuple[str, str | None]:
     """(the statement without its trailing FORMAT clause, that format). The statement is
     the parser's canonical text, so no literal or comment is mistaken for the clause; one
     that does not parse is returned as is, for the guard to refuse."""
+    if "format" not in sql.lower():
+        return sql, None  # no FORMAT clause to take off (the guard parses it anyway)
     try:
         canonical = handle.rows("SELECT formatQuery({s:String})", {"s": sql})[0][0]
     except RuntimeError:
