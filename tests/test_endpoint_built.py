@@ -14,7 +14,11 @@ from saas_warehouse.settings import Settings
 from serving.access.sessions import access_model, tenant_session
 from tests.endpoint_server import Served, serving
 from tests.test_endpoint_protocol import request
-from tests.test_tenant_isolation import three_tenants
+from tests.test_tenant_isolation import (
+    test_the_engine_refuses_reads_and_settings_beyond_the_login,
+    test_the_session_refuses_files_writes_and_other_statements,
+    three_tenants,
+)
 from tests.test_tenant_side_channels import (
     ERROR_CHANNELS,
     SHAPES,
@@ -100,9 +104,18 @@ def test_no_error_from_another_tenants_rows_in_any_query_shape(built) -> None:
     assert _errors(served, f"tenant_{expected['me']}", queries) == []
 
 
+def _parameters(test) -> list[str]:
+    """The statements a test of tests/test_tenant_isolation.py is parametrized with."""
+    (mark,) = [m for m in test.pytestmark if m.name == "parametrize"]
+    return [case[0] if isinstance(case, tuple) else case for case in mark.args[1]]
+
+
 def test_the_isolation_suites_refusals_hold_over_http(built) -> None:
     served, expected = built
-    for sql in REFUSED:
+    suite = (_parameters(test_the_engine_refuses_reads_and_settings_beyond_the_login)
+             + _parameters(test_the_session_refuses_files_writes_and_other_statements))
+    assert len(suite) > 40
+    for sql in (*REFUSED, *suite):
         status, headers, body = request(served, sql, user=f"tenant_{expected['me']}")
         assert status != 200 and body.startswith(b"Code: "), (sql, body[:200])
     assert not Path("/tmp/tenant-out.txt").exists()

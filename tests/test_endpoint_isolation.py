@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy
 
+from serving.access.profile import EVALUATION_ORDER
 from serving.access.sessions import tenant_session
 from tests.endpoint_server import TOY_SCOPED, TOY_TENANTS, Served, build_toy_warehouse, serving
 from tests.test_endpoint_protocol import request
@@ -217,6 +218,18 @@ def test_the_analyst_reads_every_tenant_and_nothing_else(toy) -> None:
             sql, body)
     status, _, _ = request(served, "SELECT 1", user="analyst", params={"readonly": "0"})
     assert status == 403
+
+
+def test_a_tenant_cannot_bring_the_pushdown_back(toy) -> None:
+    served, _ = toy
+    for rule in EVALUATION_ORDER:
+        default = "enable" if isinstance(rule.value, str) else "1"
+        status, headers, _ = tenant_request(served, "SELECT count() FROM bi.kpi",
+                                            params={rule.name: default})
+        assert (status, headers["x-clickhouse-exception-code"]) == (403, "452"), rule.name
+        status, headers, _ = tenant_request(
+            served, f"SELECT count() FROM bi.kpi SETTINGS {rule.name} = '{default}'")
+        assert (status, headers["x-clickhouse-exception-code"]) == (403, "164"), rule.name
 
 
 def test_a_tenant_may_send_bi_settings_within_its_limits(toy) -> None:
