@@ -91,7 +91,8 @@ def serving(warehouse_url: str, directory: Path, tenants: tuple[str, ...],
                                            "analyst": ANALYST_PASSWORD}))
     tenant_passwords = {t: f"pw-{t}-{i}" for i, t in enumerate(tenants)}
     tenant_file = directory / "tenant_passwords.json"
-    tenant_file.write_text(json.dumps(tenant_passwords))
+    # `@impersonation` (a server's service login, docs/bi.md) is in the same file: not a tenant.
+    tenant_file.write_text(json.dumps({**tenant_passwords, "@impersonation": "imp-pw-3"}))
     env = {**os.environ, "WAREHOUSE_URL": warehouse_url, "PYTHONPATH": str(REPO),
            "SAAS_WAREHOUSE_SERVE_PASSWORDS_FILE": str(serve_passwords),
            "SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE": str(tenant_file)}

@@ -59,9 +59,9 @@ def test_ping_and_banner(toy) -> None:
     served, _ = toy
     assert served.banner.startswith(f"serving {Path(served.banner.split()[1])} at {served.url}")
     assert "admin, analyst" in served.banner and "pw" not in served.banner
-    for method in ("GET", "HEAD"):
+    for method, path in (("GET", "/ping"), ("HEAD", "/ping"), ("GET", "/")):
         connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
-        connection.request(method, "/ping")
+        connection.request(method, path)
         response = connection.getresponse()
         assert response.status == 200
         assert response.read() == (b"Ok.\n" if method == "GET" else b"")

@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from serving.endpoint.compression import choose_encoding, encode_body, native_compress
 from serving.endpoint.doors import Doors
@@ -34,6 +35,9 @@ class EndpointApp:
             if method not in ("GET", "HEAD"):
                 return self._plain(start_response, 405, b"")
             return self._plain(start_response, 200, b"Ok.\n")
+        if path == "/" and method in ("GET", "HEAD") and "query" not in parse_qs(
+                environ.get("QUERY_STRING", "")):
+            return self._plain(start_response, 200, b"Ok.\n")  # as ClickHouse's root handler
         if path != "/":
             return self._plain(start_response, 404, f"There is no handle {path}\n".encode())
         if method not in ("GET", "POST", "HEAD"):

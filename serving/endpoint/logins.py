@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from serving.access.model import tenant_login
+from serving.access.model import TENANT_ID, tenant_login
 from serving.access.sessions import read_passwords
 
 SERVE_PASSWORDS_ENV = "SAAS_WAREHOUSE_SERVE_PASSWORDS_FILE"
@@ -42,7 +42,8 @@ class Logins:
             logins[name] = Login(name, name)
         tenant_passwords = read_passwords(tenant_passwords_file)
         for tenant_id, password in tenant_passwords.items():
-            if password:
+            # Other keys (`@impersonation`: the server's service login) are not tenants.
+            if password and TENANT_ID.fullmatch(tenant_id):
                 name = tenant_login(tenant_id)
                 passwords[name] = password
                 logins[name] = Login(name, "tenant", tenant_id)
