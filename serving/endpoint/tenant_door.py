@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -119,19 +119,15 @@ class TenantDoor:
                                   request.parameters).bytes()
         return Outcome(body, fmt, result, rows)
 
-    class _Slot:
-        def __init__(self, door: TenantDoor, login: str):
-            self.door, self.login = door, login
-
-        def __enter__(self) -> None:
-            self.door._admit(self.login)
-
-        def __exit__(self, *exc: object) -> None:
-            with self.door._lock:
-                self.door._running[self.login] -= 1
-
-    def _counted(self, login: str) -> TenantDoor._Slot:
-        return TenantDoor._Slot(self, login)
+    @contextmanager
+    def _counted(self, login: str) -> Iterator[None]:
+        """One query of `login`, within its quota and concurrent queries."""
+        self._admit(login)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[login] -= 1
 
     def _admit(self, login: str) -> None:
         now = time.monotonic()
