@@ -81,7 +81,9 @@ class Doors:
                 _set(handle, request.settings)
             with _for_this_query(handle, request.settings if in_session else {}):
                 result = handle.run(request.sql, request.default_format, request.parameters)
-        fmt = trailing_format(request.statement_text()) or request.default_format
+        # The tail only: an INSERT's body may be large and binary.
+        tail = request.sql[-400:].decode("utf-8", "replace")
+        fmt = trailing_format(tail) or request.default_format
         body = result.bytes()
         return Outcome(body, fmt, result, -1)
 

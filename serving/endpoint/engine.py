@@ -1,8 +1,8 @@
 """One embedded engine per process, a handle per request.
 
 chDB hosts one engine per process, and every handle on it is the config's `default` user,
-opened here with the admin config. Handles are cheap (~0.4 ms to open and close, measured in
-tests/test_endpoint_protocol.py), run concurrently with one another, and keep their `SET`s
+opened here with the admin config. Handles are cheap (0.4-1.2 ms to open and close on a
+small warehouse), run concurrently with one another, and keep their `SET`s
 to themselves: a request that must be locked down gets a fresh handle and throws it away.
 An anchor handle keeps the engine open between requests.
 """
