@@ -36,6 +36,32 @@ class WarehouseLockedError(RuntimeError):
     """The embedded warehouse is open in another process."""
 
 
+def serve_file(path: str | Path) -> Path:
+    """`.<name>.serve` beside the warehouse: `saas-warehouse serve` writes its URL there (no
+    password) and holds a lock on it while it runs."""
+    path = Path(path)
+    return path.parent / f".{path.name}.serve"
+
+
+def served_url(path: str | Path) -> str | None:
+    """The URL of the `serve` process that holds the warehouse at `path`, if one runs."""
+    try:
+        with serve_file(path).open() as handle:
+            try:  # a lock we can take is a stale file: that serve is gone
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or None
+            return None
+    except OSError:
+        return None
+
+
+def _held_by(path: str | Path) -> str:
+    url = served_url(path)
+    return (f" `saas-warehouse serve` holds it: reach it with WAREHOUSE_URL=http://admin:"
+            f"<password>@{url.removeprefix('http://')}." if url else "")
+
+
 def write_engine_config(users_file: Path, directory: Path, name: str) -> Path:
     """`<directory>/<name>.xml`: an engine config loading `users_file` (made absolute)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -93,6 +119,7 @@ def get_client(warehouse_url: WarehouseUrl | str, engine_config: Path | None = N
                 "The embedded engine allows one process at a time: wait for it to finish or "
                 "stop it, or point WAREHOUSE_URL at another chdb:/// path or a ClickHouse "
                 f"server. (If nothing else has it open, check the engine config {config}.)"
+                + _held_by(path)
             ) from e
         raise
     _EMBEDDED_CLIENTS.add(client)
@@ -161,7 +188,7 @@ def warehouse_lock(
                 if time.monotonic() >= deadline:
                     raise WarehouseLockedError(
                         f"the embedded warehouse at {path} is open in another process "
-                        f"(waited {wait_seconds:.0f}s for it to finish)"
+                        f"(waited {wait_seconds:.0f}s for it to finish)" + _held_by(path)
                     ) from None
                 if on_wait and not told:
                     on_wait(f"waiting for another process to release the embedded warehouse {path}")

@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("action", choices=["list", "generate", "check"], nargs="?",
                          default="list")
 
+    serve = sub.add_parser(
+        "serve", help="answer ClickHouse's HTTP interface for the embedded warehouse",
+        description="Owns the embedded warehouse at WAREHOUSE_URL; logins admin, analyst "
+        "(SAAS_WAREHOUSE_SERVE_PASSWORDS_FILE) and tenant_<id> (tenant passwords file).")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8123)
+
     embed = sub.add_parser(
         "embed-url",
         help="print a Metabase signed-embedding URL for a tenant's dashboard",

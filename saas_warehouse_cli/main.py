@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _access_apply(settings, args.dry_run, args.passwords_file)
         elif args.command == "sources":
             _sources(args.action)
+        elif args.command == "serve":
+            from serving.endpoint.serve import serve
+
+            serve(settings, args.host, args.port)
         elif args.command == "embed-url":
             _embed_url(settings, args.tenant, args.dashboard, args.minutes)
     except KeyboardInterrupt:

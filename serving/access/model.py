@@ -47,7 +47,8 @@ TENANT_LOGIN_PREFIX = "tenant_"
 TENANT_ROLE_PREFIX = "bi_tenant_"
 
 # Tenant ids become parts of names and SQL literals: only these characters, ever.
-_TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TENANT_ID = TENANT_ID
 
 
 class UnknownTenantError(ValueError):

@@ -1,0 +1,100 @@
+"""`saas-warehouse serve` (docs/contract.md §2): owns the embedded warehouse and answers
+ClickHouse's HTTP interface until SIGINT/SIGTERM.
+
+HTTP is waitress's (a threaded WSGI server, pure Python, maintained by the Pylons project):
+chDB's calls block, so a worker thread per request is the natural shape (uvicorn would run
+them in a thread pool anyway), and waitress bounds what a client may send (REQUEST_LIMITS).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from saas_warehouse.settings import Settings
+from saas_warehouse.warehouse import serve_file
+from serving.access.limits import TenantLimits
+from serving.endpoint.app import EndpointApp
+from serving.endpoint.doors import Doors
+from serving.endpoint.engine import Engine
+from serving.endpoint.logins import SERVE_PASSWORDS_ENV, Logins
+from serving.endpoint.tenant_door import TenantDoor
+
+# What a client may send (docs/bi.md): larger headers or bodies get a 4xx; an idle
+# connection is closed after `channel_timeout` seconds.
+REQUEST_LIMITS = {
+    "threads": 8,
+    "connection_limit": 100,
+    "max_request_header_size": 256 * 1024,
+    "max_request_body_size": 1 << 30,
+    "channel_timeout": 300,
+}
+SHUTDOWN_SECONDS = 30  # in-flight queries may finish this long after SIGTERM
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+@contextmanager
+def _announced(path: str, url: str) -> Iterator[None]:
+    """`.<name>.serve` beside the warehouse, locked while serving: a process that finds the
+    warehouse held is told where to reach it (saas_warehouse/warehouse.py)."""
+    marker = serve_file(path)
+    with marker.open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.truncate(0)
+        handle.write(url + "\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    import waitress.server  # type: ignore[import-untyped]
+
+    logins = Logins.load(os.environ.get(SERVE_PASSWORDS_ENV), settings.tenant_passwords_file)
+    if not logins.names():
+        raise ValueError(f"no logins: set ${SERVE_PASSWORDS_ENV} (JSON {{\"admin\": …, "
+                         "\"analyst\": …}) and/or SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE")
+    engine = Engine(settings.warehouse)
+    try:
+        limits = TenantLimits.load(settings.tenant_limits_file)
+        doors = Doors(engine, TenantDoor(limits, engine.handle))
+        server: Any = waitress.server.create_server(
+            EndpointApp(doors, logins), host=host, port=port, ident="saas-warehouse",
+            **REQUEST_LIMITS)
+        url = f"http://{host}:{server.effective_port}"
+        with _announced(engine.path, url):
+            fixed = [name for name in logins.names() if not name.startswith("tenant_")]
+            tenants = len(logins.tenant_ids())
+            print(f"serving {engine.path} at {url} — logins: {', '.join(fixed) or 'none'}"
+                  + (f", tenant_<tenant_id> for {tenants} tenant(s)" if tenants else ""),
+                  flush=True)
+            previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                server.run()
+            except _Stop as stopped:
+                print(f"stopping ({stopped})", file=sys.stderr, flush=True)
+            finally:
+                for number, handler in previous.items():
+                    signal.signal(number, handler)
+                server.close()
+                # Running queries finish (chDB cannot cancel one from another thread);
+                # queued requests are dropped.
+                server.task_dispatcher.shutdown(cancel_pending=True, timeout=SHUTDOWN_SECONDS)
+    finally:
+        engine.close()
+

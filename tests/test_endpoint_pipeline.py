@@ -1,0 +1,71 @@
+"""Everyone through `serve`: `saas-warehouse run` (the loaders, then `dbt build` with
+dbt-clickhouse's own HTTP driver: the production path) against the endpoint builds the same
+relations, with the same rows, as the same run in-process (slow: two full runs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from saas_warehouse.warehouse import open_warehouse
+from tests.conftest import SAMPLE_START
+from tests.endpoint_server import ADMIN_PASSWORD, REPO, serving
+
+DAYS = 2
+RELATIONS = ("SELECT database, name, engine FROM system.tables WHERE database IN "
+             "('raw', 'staging', 'analytics', 'bi') AND NOT startsWith(name, '.') ORDER BY ALL")
+
+
+def run_cli(warehouse_url: str, landing: Path, home: Path, *args: str):
+    env = {**os.environ, "WAREHOUSE_URL": warehouse_url, "LANDING_URL": str(landing),
+           "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO)}
+    home.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([sys.executable, "-m", "saas_warehouse_cli", *args], env=env,
+                          capture_output=True, text=True, timeout=900, cwd=REPO)
+
+
+def snapshot(url: str) -> dict[str, object]:
+    """Every relation of the pipeline with its row count; the bi views' rows as a hash."""
+    with open_warehouse(url) as client:
+        relations = client.query(RELATIONS).result_rows
+        counts = {}
+        for database, name, _ in relations:
+            counts[f"{database}.{name}"] = client.query(
+                f"SELECT count() FROM `{database}`.`{name}`").result_rows[0][0]
+        hashes = {name: client.query(f"SELECT groupBitXor(cityHash64(*)) FROM bi.`{name}`"
+                                     ).result_rows[0][0]
+                  for database, name, _ in relations if database == "bi"}
+    return {"relations": relations, "counts": counts, "bi": hashes}
+
+
+@pytest.mark.slow
+def test_a_run_through_serve_builds_what_an_in_process_run_builds(
+    sample_landing_template: Path, tmp_path: Path,
+) -> None:
+    start = SAMPLE_START.isoformat()
+    end = (SAMPLE_START + dt.timedelta(days=DAYS - 1)).isoformat()
+    local = f"chdb://{tmp_path / 'in_process'}"
+    done = run_cli(local, sample_landing_template, tmp_path / "home1", "run", "--start", start,
+                   "--end", end)
+    assert done.returncode == 0, done.stderr[-3000:]
+    served_url = f"chdb://{tmp_path / 'served'}"
+    with serving(served_url, tmp_path / "serve", ()) as served:
+        remote = f"http://admin:{ADMIN_PASSWORD}@127.0.0.1:{served.port}"
+        done = run_cli(remote, sample_landing_template, tmp_path / "home2", "run", "--start",
+                       start, "--end", end)
+        assert done.returncode == 0, done.stderr[-3000:]
+        # The CLI through the endpoint, while it runs.
+        asked = run_cli(remote, sample_landing_template, tmp_path / "home2", "query",
+                        "SELECT count() FROM bi.kpi_tenant_daily", "--format", "csv")
+        assert asked.returncode == 0, asked.stderr
+    expected, got = snapshot(local), snapshot(served_url)
+    assert got["relations"] == expected["relations"]
+    assert got["counts"] == expected["counts"]
+    assert got["bi"] == expected["bi"]
+    assert any(n for n in got["counts"].values())
+    assert asked.stdout.splitlines()[1] == str(got["counts"]["bi.kpi_tenant_daily"])
