@@ -8,9 +8,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-
-from tests.endpoint_server import TOY_TENANTS, Served, build_toy_warehouse, serving
-from tests.test_endpoint_protocol import request
+from support.endpoint_server import TOY_TENANTS, Served, build_toy_warehouse, request, serving
 
 
 @pytest.fixture(scope="module")

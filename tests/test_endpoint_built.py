@@ -9,19 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import test_tenant_isolation as isolation_suite  # a module: pytest collects no test here
+from support.attacks import (
+    ENGINE_REFUSES,
+    ERROR_CHANNELS,
+    SESSION_REFUSES,
+    SHAPES,
+    probes,
+    tenants_and_columns,
+    three_tenants,
+)
+from support.endpoint_server import Served, request, serving
 
 from saas_warehouse.settings import Settings
 from serving.access.sessions import access_model, tenant_session
-from tests.endpoint_server import Served, serving
-from tests.test_endpoint_protocol import request
-from tests.test_tenant_isolation import three_tenants
-from tests.test_tenant_side_channels import (
-    ERROR_CHANNELS,
-    SHAPES,
-    _probes,
-    _tenants_and_columns,
-)
 
 REFUSED = [
     "SELECT count() FROM raw.product_events", "SELECT count() FROM staging.stg_product__events",
@@ -53,7 +53,7 @@ def built(built_warehouse: Settings, tmp_path_factory: pytest.TempPathFactory
             for view in views:
                 rows[(tenant, view)] = session.raw_query(
                     f"SELECT * FROM bi.{view} ORDER BY ALL", fmt="TabSeparatedWithNames")
-    me, other, columns = _tenants_and_columns(url)
+    me, other, columns = tenants_and_columns(url)
     expected = {"rows": rows, "me": me, "other": other, "columns": columns}
     with serving(url, tmp_path_factory.mktemp("endpoint_built"), tuple(model.tenants)) as served:
         yield served, expected
@@ -80,10 +80,10 @@ def _errors(served: Served, user: str, queries: list[tuple[str, ...]]) -> list[t
 
 def test_no_error_from_another_tenants_rows_in_any_view_column_or_channel(built) -> None:
     served, expected = built
-    probes = list(_probes(expected["other"], expected["columns"]))
-    assert len(probes) >= 8 * 4 * 5
-    assert len(_errors(served, "analyst", probes)) == len(probes)  # armed
-    assert _errors(served, f"tenant_{expected['me']}", probes) == []
+    attempts = list(probes(expected["other"], expected["columns"]))
+    assert len(attempts) >= 8 * 4 * 5
+    assert len(_errors(served, "analyst", attempts)) == len(attempts)  # armed
+    assert _errors(served, f"tenant_{expected['me']}", attempts) == []
 
 
 def test_no_error_from_another_tenants_rows_in_any_query_shape(built) -> None:
@@ -101,20 +101,11 @@ def test_no_error_from_another_tenants_rows_in_any_query_shape(built) -> None:
     assert _errors(served, f"tenant_{expected['me']}", queries) == []
 
 
-def _parameters(test) -> list[str]:
-    """The statements a test of tests/test_tenant_isolation.py is parametrized with."""
-    (mark,) = [m for m in test.pytestmark if m.name == "parametrize"]
-    return [case[0] if isinstance(case, tuple) else case for case in mark.args[1]]
-
-
 def test_the_isolation_suites_refusals_hold_over_http(built) -> None:
     served, expected = built
-    suite = [sql for test in (
-        isolation_suite.test_the_engine_refuses_reads_and_settings_beyond_the_login,
-        isolation_suite.test_the_session_refuses_files_writes_and_other_statements,
-    ) for sql in _parameters(test)
-        # Over HTTP a FORMAT clause names the output format, as on a ClickHouse server.
-        if sql != "SELECT 1 FORMAT JSON"]
+    # Over HTTP a FORMAT clause names the output format, as on a ClickHouse server.
+    suite = [sql for sql, _ in ENGINE_REFUSES] + [
+        sql for sql in SESSION_REFUSES if sql != "SELECT 1 FORMAT JSON"]
     assert len(suite) > 40
     for sql in (*REFUSED, *suite):
         status, headers, body = request(served, sql, user=f"tenant_{expected['me']}")

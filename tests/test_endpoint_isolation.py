@@ -10,11 +10,18 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy
+from support.endpoint_server import (
+    TOY_SCOPED,
+    TOY_TENANTS,
+    Served,
+    build_toy_warehouse,
+    request,
+    serving,
+)
+from support.framing import unframe
 
 from serving.access.profile import EVALUATION_ORDER
 from serving.access.sessions import tenant_session
-from tests.endpoint_server import TOY_SCOPED, TOY_TENANTS, Served, build_toy_warehouse, serving
-from tests.test_endpoint_protocol import request
 
 TOY_VIEWS = ("bench", "kpi", "undeclared", "usage")
 ME, OTHER = "tnt_a", "tnt_b"
@@ -269,7 +276,6 @@ def test_a_tenant_reads_rowbinary_with_the_jdbc_drivers_framing(toy, where: str)
     """clickhouse-jdbc 0.8 (Metabase): `X-ClickHouse-Format: RowBinaryWithNamesAndTypes`,
     `compress=1`. The bytes equal what the engine writes for the same rows to the admin."""
     served, _ = toy
-    from tests.test_endpoint_protocol import _unframe
 
     sql = f"SELECT tenant_id, day, v FROM bi.kpi WHERE {where} ORDER BY ALL"
     status, headers, framed = tenant_request(
@@ -277,7 +283,7 @@ def test_a_tenant_reads_rowbinary_with_the_jdbc_drivers_framing(toy, where: str)
                              "result_overflow_mode": "break"},
         headers={"X-ClickHouse-Format": "RowBinaryWithNamesAndTypes"})
     assert status == 200 and headers["x-clickhouse-format"] == "RowBinaryWithNamesAndTypes"
-    body = _unframe(framed)
+    body = unframe(framed)
     _, _, expected = request(served, sql.replace(f"WHERE {where}", f"WHERE {where} AND "
                                                  f"tenant_id = '{ME}'"),
                              headers={"X-ClickHouse-Format": "RowBinaryWithNamesAndTypes"})

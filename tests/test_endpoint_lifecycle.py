@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from support.endpoint_server import REPO, TOY_TENANTS, build_toy_warehouse, request, serving
 
 from saas_warehouse.warehouse import open_warehouse, serve_file
-from tests.endpoint_server import REPO, TOY_TENANTS, build_toy_warehouse, serving
-from tests.test_endpoint_protocol import request
 
 
 def test_sigterm_lets_the_running_query_finish_and_closes_the_engine(tmp_path: Path) -> None:

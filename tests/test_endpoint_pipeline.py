@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.endpoint_server import ADMIN_PASSWORD, REPO, serving
+from support.samples import SAMPLE_START
 
 from saas_warehouse.warehouse import open_warehouse
-from tests.conftest import SAMPLE_START
-from tests.endpoint_server import ADMIN_PASSWORD, REPO, serving
 
 DAYS = 2
 RELATIONS = ("SELECT database, name, engine FROM system.tables WHERE database IN "

@@ -5,7 +5,6 @@ warehouse)."""
 
 from __future__ import annotations
 
-import base64
 import gzip
 import http.client
 import json
@@ -18,10 +17,10 @@ from pathlib import Path
 
 import lz4.block
 import pytest
-from clickhouse_cityhash.cityhash import CityHash128
+from support.endpoint_server import TOY_TENANTS, Served, build_toy_warehouse, request, serving
+from support.framing import cityhash, unframe
 
 from saas_warehouse.warehouse import open_warehouse
-from tests.endpoint_server import TOY_TENANTS, Served, build_toy_warehouse, serving
 
 
 @pytest.fixture(scope="module")
@@ -35,24 +34,6 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, dict
         }
     with serving(url, root, TOY_TENANTS) as served:
         yield served, expected
-
-
-def request(served: Served, sql: str | bytes = b"", *, user: str = "admin",
-            password: str | None = None, method: str = "POST", params: dict | None = None,
-            headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
-    """One raw HTTP exchange: (status, headers, body)."""
-    password = served.password(user) if password is None else password
-    login = base64.b64encode(f"{user}:{password}".encode()).decode()
-    query = urllib.parse.urlencode(params or {})
-    body = sql.encode() if isinstance(sql, str) else sql
-    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
-    try:
-        connection.request(method, f"/?{query}", body=body if method == "POST" else None,
-                           headers={"Authorization": f"Basic {login}", **(headers or {})})
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
 
 
 def test_ping_and_banner(toy) -> None:
@@ -180,35 +161,17 @@ def test_inserts_with_data_in_the_body(toy) -> None:
         (1, "one"), (2, "two"), (3, "three"), (4, "four")]
 
 
-def _cityhash(data: bytes) -> bytes:
-    value = CityHash128(data)
-    return struct.pack("<QQ", value >> 64, value & (2**64 - 1))
-
-
-def _unframe(data: bytes) -> bytes:
-    """ClickHouse's compressed block framing, decoded here from its description."""
-    out, offset = b"", 0
-    while offset < len(data):
-        checksum, (method, size, raw) = data[offset:offset + 16], struct.unpack_from(
-            "<BII", data, offset + 16)
-        block = data[offset + 16:offset + 16 + size]
-        assert method == 0x82 and _cityhash(block) == checksum
-        out += lz4.block.decompress(block[9:], uncompressed_size=raw)
-        offset += 16 + size
-    return out
-
-
 def test_compressed_bodies_both_ways(toy) -> None:
     served, _ = toy
     sql = "SELECT number, repeat('x', 100) FROM numbers(20000) FORMAT TSV"
     _, _, plain = request(served, sql)
     status, headers, framed = request(served, sql, params={"compress": "1"})
-    assert status == 200 and len(framed) < len(plain) and _unframe(framed) == plain
+    assert status == 200 and len(framed) < len(plain) and unframe(framed) == plain
     packed = lz4.block.compress(sql.encode(), store_size=False)
     block = struct.pack("<BII", 0x82, 9 + len(packed), len(sql)) + packed
-    _, _, body = request(served, _cityhash(block) + block, params={"decompress": "1"})
+    _, _, body = request(served, cityhash(block) + block, params={"decompress": "1"})
     assert body == plain
-    corrupt = _cityhash(block)[:-1] + b"\0" + block
+    corrupt = cityhash(block)[:-1] + b"\0" + block
     status, headers, _ = request(served, corrupt, params={"decompress": "1"})
     assert (status, headers["x-clickhouse-exception-code"]) == (400, "271")
     _, headers, zipped = request(served, gzip.compress(sql.encode()),

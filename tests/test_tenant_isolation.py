@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
+from support.attacks import (
+    ENGINE_REFUSES,
+    SESSION_REFUSES,
+    SETTING_CONSTRAINT_VIOLATION,
+    three_tenants,
+)
 
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
@@ -20,7 +26,6 @@ from serving.access.sessions import access_model, analyst_session, tenant_sessio
 
 SCOPED_VIEWS = ["kpi_tenant_daily", "api_usage_daily", "funnel_daily", "retention_cohorts",
                 "user_lifecycle_daily", "feature_adoption_daily", "retention_weekly", "kpi_alerts"]
-ACCESS_DENIED, READONLY, SETTING_CONSTRAINT_VIOLATION = 497, 164, 452
 TOO_MANY_ROWS, QUOTA_EXCEEDED, TOO_MANY_ROWS_OR_BYTES = 158, 201, 396
 
 
@@ -33,16 +38,6 @@ def admin_counts(url: str) -> dict[tuple[str, str], int]:
             ).result_rows:
                 counts[(view, tenant)] = n
         return counts
-
-
-def three_tenants(url: str) -> list[str]:
-    """The biggest, a middle and the smallest tenant with rows in kpi_tenant_daily."""
-    with open_warehouse(url) as client:
-        rows = client.query(
-            "SELECT tenant_id FROM bi.kpi_tenant_daily GROUP BY tenant_id ORDER BY sum(events) DESC"
-        ).result_rows
-    tenants = [r[0] for r in rows]
-    return [tenants[0], tenants[len(tenants) // 2], tenants[-1]]
 
 
 def error_code(error: BaseException) -> int:
@@ -94,34 +89,7 @@ def test_each_tenant_sees_only_its_own_rows(built_warehouse: Settings) -> None:
     assert bench == analyst_bench
 
 
-@pytest.mark.parametrize(
-    ("sql", "codes"),
-    [
-        ("SELECT count() FROM raw.product_events", (ACCESS_DENIED,)),
-        ("SELECT count() FROM raw.load_ledger", (ACCESS_DENIED,)),
-        ("SELECT count() FROM staging.stg_product__events", (ACCESS_DENIED,)),
-        ("SELECT count() FROM analytics.fct_tenant_kpis_daily", (ACCESS_DENIED,)),
-        ("SELECT count() FROM analytics.dim_tenants", (ACCESS_DENIED,)),
-        ("SELECT * FROM system.users", (ACCESS_DENIED,)),
-        ("SELECT * FROM system.row_policies", (ACCESS_DENIED,)),
-        ("SELECT * FROM system.quotas", (ACCESS_DENIED,)),
-        ("SELECT dictGet('analytics.d', 'x', 1)", ()),
-        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS readonly = 0", (READONLY,)),
-        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS additional_table_filters = "
-         "{'bi.kpi_tenant_daily': '1'}", (SETTING_CONSTRAINT_VIOLATION,)),
-        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_threads = 64",
-         (SETTING_CONSTRAINT_VIOLATION,)),
-        # Lifting a limit by setting it to 0 (= unlimited), or above its ceiling.
-        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_execution_time = 0",
-         (SETTING_CONSTRAINT_VIOLATION,)),
-        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_memory_usage = 0",
-         (SETTING_CONSTRAINT_VIOLATION,)),
-        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_result_rows = 100000000",
-         (SETTING_CONSTRAINT_VIOLATION,)),
-        ("SELECT count() FROM bi.kpi_tenant_daily SETTINGS max_rows_to_read = 0",
-         (SETTING_CONSTRAINT_VIOLATION,)),
-    ],
-)
+@pytest.mark.parametrize(("sql", "codes"), ENGINE_REFUSES)
 def test_the_engine_refuses_reads_and_settings_beyond_the_login(
     built_warehouse: Settings, tenant: str, sql: str, codes: tuple[int, ...]
 ) -> None:
@@ -138,44 +106,7 @@ def test_the_engine_refuses_reads_and_settings_beyond_the_login(
         assert isinstance(refused.value, RefusedStatementError), str(refused.value)[:300]
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [
-        # Files: the scalar file() reads any file the process can on the embedded engine.
-        "SELECT file('/proc/self/environ')",
-        "SELECT FILE('/etc/passwd')",
-        "SELECT arrayMap(p -> file(p), ['/etc/passwd'])",
-        "SELECT length(file('/etc/passwd')) FROM bi.kpi_tenant_daily LIMIT 1",
-        "SELECT * FROM file('/etc/passwd', 'LineAsString')",
-        # Network, other servers, processes, dictionaries: table functions.
-        "SELECT * FROM s3('http://127.0.0.1:1/bucket/x.csv', 'CSV', 'a String')",
-        "SELECT * FROM url('http://127.0.0.1:1/x.csv', 'CSV', 'a String')",
-        "SELECT * FROM remote('127.0.0.1:1', 'analytics', 'dim_tenants')",
-        "SELECT * FROM executable('id', 'TSV', 'x String')",
-        "SELECT * FROM dictionary('analytics.d')",
-        "SELECT * FROM numbers(1000000000)",
-        "SELECT dictGetString('d', 'x', toUInt64(1))",
-        "SELECT catboostEvaluate('/tmp/model.bin', 1)",
-        "SELECT addressToLine(toUInt64(1))",
-        # Writes, DDL, more than one statement, non-SELECT statements.
-        "SELECT 1 INTO OUTFILE '/tmp/tenant-out.txt' TRUNCATE",
-        "SELECT 1 FORMAT JSON",
-        "SELECT 1; SELECT file('/etc/passwd')",
-        "SELECT 1; DROP TABLE raw.users",
-        "INSERT INTO bi.kpi_tenant_daily (tenant_id) VALUES ('x')",
-        "CREATE TABLE bi.stolen ENGINE = Memory AS SELECT * FROM analytics.dim_tenants",
-        "CREATE VIEW bi.mine AS SELECT * FROM analytics.fct_tenant_kpis_daily",
-        "DROP VIEW bi.kpi_tenant_daily",
-        "TRUNCATE TABLE analytics.dim_tenants",
-        "SET readonly = 0",
-        "SET max_execution_time = 0",
-        "KILL QUERY WHERE 1",
-        "SYSTEM DROP DNS CACHE",
-        "EXPLAIN ESTIMATE SELECT * FROM bi.kpi_tenant_daily",
-        "SHOW CREATE TABLE bi.kpi_tenant_daily",
-        "SELECT 1) UNION ALL (SELECT file('/etc/passwd')",
-    ],
-)
+@pytest.mark.parametrize("sql", SESSION_REFUSES)
 def test_the_session_refuses_files_writes_and_other_statements(
     built_warehouse: Settings, tenant: str, sql: str
 ) -> None:

@@ -4,6 +4,8 @@ and another tenant column, a shared one, one without a declaration)."""
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import os
 import signal
@@ -11,12 +13,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD, ANALYST_PASSWORD = "admin-pw-1", "analyst-pw-2"
 TOY_TENANTS = ("tnt_a", "tnt_b", "tnt_c")
 TOY_SCOPED = {"kpi": "tenant_id", "usage": "owner"}  # view → its tenant column
@@ -131,3 +134,21 @@ def _banner(process: subprocess.Popen, timeout: float = 60) -> str:
         time.sleep(0.05)
     process.kill()
     raise RuntimeError("serve did not start in time")
+
+
+def request(served: Served, sql: str | bytes = b"", *, user: str = "admin",
+            password: str | None = None, method: str = "POST", params: dict | None = None,
+            headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One raw HTTP exchange: (status, headers, body)."""
+    password = served.password(user) if password is None else password
+    login = base64.b64encode(f"{user}:{password}".encode()).decode()
+    query = urllib.parse.urlencode(params or {})
+    body = sql.encode() if isinstance(sql, str) else sql
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+    try:
+        connection.request(method, f"/?{query}", body=body if method == "POST" else None,
+                           headers={"Authorization": f"Basic {login}", **(headers or {})})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
