@@ -51,10 +51,11 @@ chromium:
 	       && apt-get update -qq && apt-get install -y -qq chromium; } \
 	  || echo "chromium not installed: screenshot tests will be skipped (apt-get install chromium)"
 
-## The Dagster UI on http://127.0.0.1:3000 (assets, partitions, sensor, schedule).
+## The embedded warehouse behind `saas-warehouse serve` on 127.0.0.1:8123 (BI tools, a shell
+## `dbt build`, `query`), and the Dagster UI on http://127.0.0.1:3000 running through it.
 dev: $(INSTALLED)
 	mkdir -p .dagster && test -f .dagster/dagster.yaml || cp dagster.yaml .dagster/dagster.yaml
-	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} $(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} $(BIN)/python -m serving.endpoint.dev
 
 ## Benchmarks (slow, ~30 min; figures go to BENCHMARKS.md): the loader, days loaded at a
 ## time, the pipeline (30-day backfill, daily incremental cost after 10 vs 59 days, dashboard
