@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -73,6 +74,8 @@ def main() -> int:
     if not settings.warehouse.embedded:
         raise SystemExit("make dev serves the embedded warehouse: WAREHOUSE_URL is a server "
                          "already; run `dagster dev -w workspace.yaml` against it instead")
+    # SIGTERM ends this process through `finally`, which stops serve (and its engine) too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     serve_file, tenant_file, admin = dev_logins(settings)
     env = {**os.environ, SERVE_PASSWORDS_ENV: str(serve_file),
            "SAAS_WAREHOUSE_TENANT_PASSWORDS_FILE": str(tenant_file)}
