@@ -9,7 +9,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from support.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD, ANALYST_PASSWORD = "admin-pw-1", "analyst-pw-2"
@@ -54,12 +55,6 @@ def build_toy_warehouse(path: Path) -> str:
         for statement in TOY_STATEMENTS:
             client.command(statement)
     return url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)
