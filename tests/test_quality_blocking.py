@@ -18,6 +18,9 @@ from orchestration.runner import RunFailed, run_range
 from saas_warehouse.settings import Settings
 from saas_warehouse.sources import load_sources
 
+# real Dagster runs, loaders and dbt: in `make test`, not in the inner loop (`make test-fast`).
+pytestmark = pytest.mark.slow
+
 
 def test_blocking_check_skips_dbt_for_the_day(
     settings: Settings, landing_dir: Path, instance: dg.DagsterInstance

@@ -17,6 +17,9 @@ from orchestration.runner import RunFailed, run_range
 from saas_warehouse.settings import Settings
 from saas_warehouse.sources import load_sources
 
+# real Dagster runs of the loaders: in `make test`, not in the inner loop (`make test-fast`).
+pytestmark = pytest.mark.slow
+
 DAYS = [SAMPLE_START + dt.timedelta(days=i) for i in range(SAMPLE_DAYS)]
 END = DAYS[-1]
 RAW_ONLY = dg.AssetSelection.groups("raw")

@@ -53,6 +53,7 @@ def s3_expected(s3: S3Server, bucket: str, prefix: str, source: str) -> tuple[in
     return rows, distinct
 
 
+@pytest.mark.slow  # a real Dagster run of the loaders over S3
 def test_s3_load_matches_the_files(
     s3_env: S3Server, landing_dir: Path, settings: Settings, instance
 ) -> None:
