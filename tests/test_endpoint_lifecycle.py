@@ -16,6 +16,7 @@ import pytest
 from support.endpoint_server import REPO, TOY_TENANTS, build_toy_warehouse, request, serving
 
 from saas_warehouse.warehouse import open_warehouse, serve_file
+from serving.endpoint.serve import require_loopback
 
 
 def test_sigterm_lets_the_running_query_finish_and_closes_the_engine(tmp_path: Path) -> None:
@@ -50,3 +51,13 @@ def test_serve_refuses_a_server_url(tmp_path: Path, warehouse_url: str, message:
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: {message} (a ClickHouse server already speaks HTTP")
     assert "pw" not in done.stderr.replace("***", "")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.7"])
+def test_serve_binds_to_this_machine_only(host: str) -> None:
+    """Plain HTTP: a password sent to serve from another machine would cross the network in
+    clear, so serve refuses an address other machines reach, before it opens anything."""
+    with pytest.raises(ValueError, match="passwords would cross the network in clear"):
+        require_loopback(host)
+    for loopback in ("127.0.0.1", "localhost", "::1"):
+        require_loopback(loopback)

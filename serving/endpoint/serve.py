@@ -9,8 +9,11 @@ them in a thread pool anyway), and waitress bounds what a client may send (REQUE
 from __future__ import annotations
 
 import fcntl
+import ipaddress
+import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,9 +65,28 @@ def _announced(path: str, url: str) -> Iterator[None]:
             marker.unlink(missing_ok=True)
 
 
+def require_loopback(host: str) -> None:
+    """serve speaks plain HTTP: its logins' passwords must not cross a network in clear."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror as e:
+        raise ValueError(f"--host {host}: {e.strerror}") from None
+    if not all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses):
+        raise ValueError(
+            f"--host {host} is reachable from other machines, and serve speaks plain HTTP: "
+            "passwords would cross the network in clear. Keep the default 127.0.0.1 and put a "
+            "TLS-terminating proxy in front of it for other machines (docs/bi.md)")
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     import waitress.server  # type: ignore[import-untyped]
 
+    # waitress warns of every request that waits for a worker thread ("Task queue depth is
+    # N"), from its event loop and holding the task queue's lock: under BI load (more
+    # clients than REQUEST_LIMITS' threads) a line per request, and a stderr that is slow or
+    # not read (a pipe) stalls every request. Waiting for a thread is normal here.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    require_loopback(host)
     logins = Logins.load(os.environ.get(SERVE_PASSWORDS_ENV), settings.tenant_passwords_file)
     if not logins.names():
         raise ValueError(f"no logins: set ${SERVE_PASSWORDS_ENV} (JSON {{\"admin\": …, "
