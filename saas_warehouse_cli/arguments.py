@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="answer ClickHouse's HTTP interface for the embedded warehouse",
         description="Owns the embedded warehouse at WAREHOUSE_URL; logins admin, analyst "
         "(SAAS_WAREHOUSE_SERVE_PASSWORDS_FILE) and tenant_<id> (tenant passwords file).")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="a loopback address (plain HTTP: passwords never leave the machine)")
     serve.add_argument("--port", type=int, default=8123)
 
     embed = sub.add_parser(
