@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 # Two pytest workers; the tests on the shared built warehouse stay on one (tests/conftest.py).
 PYTEST_WORKERS := -n 2 --dist loadgroup
 
-.PHONY: install demo test test-fast screenshots lint dev bench clean chromium
+.PHONY: install demo test test-fast screenshots lint dev bench clean chromium superset-demo
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ chromium:
 dev: $(INSTALLED)
 	mkdir -p .dagster && test -f .dagster/dagster.yaml || cp dagster.yaml .dagster/dagster.yaml
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} $(BIN)/python -m serving.endpoint.dev
+
+## Apache Superset on the demo warehouse as ONE tenant (not part of `make test`; minutes):
+## Superset and clickhouse-connect in their own venv (.superset-venv: Superset pins SQLAlchemy
+## 1.4 and pandas 2.1), `serve` on 127.0.0.1:8123 with `make dev`'s logins, a chart on
+## bi.kpi_tenant_daily rendered in headless Chromium → docs/screenshots/superset-tenant-chart.png.
+superset-demo: $(INSTALLED) chromium
+	$(BIN)/python scripts/superset_demo.py
 
 ## Benchmarks (slow, ~30 min; figures go to BENCHMARKS.md): the loader, days loaded at a
 ## time, the pipeline (30-day backfill, daily incremental cost after 10 vs 59 days, dashboard
