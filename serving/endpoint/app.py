@@ -57,7 +57,8 @@ class EndpointApp:
                 raise ClickHouseError.make(
                     36, "this endpoint writes Native at revision 0 only (chDB has no block info "
                     "or per-column serialization byte): drop client_protocol_version, or ask "
-                    "for another format (clickhouse-go: set the HTTP protocol's format)")
+                    "for another format. clickhouse-go (Grafana) always sends both over HTTP: "
+                    "point it at a ClickHouse server (docs/bi.md)")
         except Exception as e:  # every failure is answered in ClickHouse's words
             error = ClickHouseError.of(e)
             if error.code == 1001:
