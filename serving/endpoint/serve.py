@@ -80,6 +80,7 @@ def require_loopback(host: str) -> None:
 
 def serve(settings: Settings, host: str, port: int) -> None:
     import waitress.server  # type: ignore[import-untyped]
+    import waitress.wasyncore  # type: ignore[import-untyped]
 
     # waitress warns of every request that waits for a worker thread ("Task queue depth is
     # N"), from its event loop and holding the task queue's lock: under BI load (more
@@ -113,10 +114,13 @@ def serve(settings: Settings, host: str, port: int) -> None:
             finally:
                 for number, handler in previous.items():
                     signal.signal(number, handler)
-                server.close()
-                # Running queries finish (chDB cannot cancel one from another thread);
-                # queued requests are dropped.
+                # Stop accepting; running queries finish (chDB cannot cancel one from another
+                # thread) and send their answers; queued requests are dropped. The event
+                # loop's trigger closes last: a worker that finishes a request pulls it (closed
+                # first, each running request ended in an OSError traceback on stderr).
+                waitress.wasyncore.dispatcher.close(server)
                 server.task_dispatcher.shutdown(cancel_pending=True, timeout=SHUTDOWN_SECONDS)
+                server.trigger.close()
     finally:
         engine.close()
 
