@@ -66,13 +66,15 @@ superset-demo: $(INSTALLED) chromium
 
 ## Benchmarks (slow, ~30 min; figures go to BENCHMARKS.md): the loader, days loaded at a
 ## time, the pipeline (30-day backfill, daily incremental cost after 10 vs 59 days, dashboard
-## latency), the access model at 10,000 tenants, and what tenant isolation costs a dashboard.
+## latency), the access model at 10,000 tenants, what tenant isolation costs a dashboard, and
+## `serve` vs in-process (a tenant's dashboard, 8 tenants while a day loads, a backfill).
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.loader
 	$(BIN)/python -m bench.load_workers
 	$(BIN)/python -m bench.pipeline --inc-history 10,59 --inc-repeat 2
 	$(BIN)/python -m bench.access --tenants 10,10000 --repeat 20 --rounds 3
 	$(BIN)/python -m bench.isolation
+	$(BIN)/python -m bench.serve
 
 clean:
 	rm -rf .warehouse .dagster data/landing dbt_project/target
