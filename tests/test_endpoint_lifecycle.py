@@ -31,7 +31,7 @@ def test_sigterm_lets_the_running_query_finish_and_closes_the_engine(tmp_path: P
         served.process.send_signal(signal.SIGTERM)
         running.join(timeout=30)
         assert served.process.wait(timeout=40) == 0
-        assert "stopping (SIGTERM)" in served.process.stderr.read()
+        assert "stopping (SIGTERM)" in served.stderr()
     assert answers == [(200, b"0\tdone\n")]
     assert not serve_file(tmp_path / "warehouse").exists()
     with open_warehouse(url) as client:  # the engine was closed: another process opens it

@@ -63,6 +63,10 @@ class Served:
     process: subprocess.Popen
     banner: str
     tenant_passwords: dict[str, str]
+    log: Path  # serve's stderr: a file, since a pipe nobody reads fills and blocks serve
+
+    def stderr(self) -> str:
+        return self.log.read_text()
 
     @property
     def url(self) -> str:
@@ -98,12 +102,14 @@ def serving(warehouse_url: str, directory: Path, tenants: tuple[str, ...],
         (directory / "limits.toml").write_text(limits)
         env["SAAS_WAREHOUSE_TENANT_LIMITS"] = str(directory / "limits.toml")
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "saas_warehouse_cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    log = directory / "serve.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "saas_warehouse_cli", "serve", "--port", str(port)],
+            env=env, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=REPO)
     try:
-        banner = _banner(process)
-        yield Served(port, process, banner, tenant_passwords)
+        banner = _banner(process, log)
+        yield Served(port, process, banner, tenant_passwords, log)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -114,7 +120,7 @@ def serving(warehouse_url: str, directory: Path, tenants: tuple[str, ...],
                 process.wait()
 
 
-def _banner(process: subprocess.Popen, timeout: float = 60) -> str:
+def _banner(process: subprocess.Popen, log: Path, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     assert process.stdout is not None
     os.set_blocking(process.stdout.fileno(), False)
@@ -125,7 +131,7 @@ def _banner(process: subprocess.Popen, timeout: float = 60) -> str:
             os.set_blocking(process.stdout.fileno(), True)
             return text
         if process.poll() is not None:
-            raise RuntimeError(f"serve exited {process.returncode}: {process.stderr.read()}")
+            raise RuntimeError(f"serve exited {process.returncode}: {log.read_text()}")
         time.sleep(0.05)
     process.kill()
     raise RuntimeError("serve did not start in time")
