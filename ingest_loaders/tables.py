@@ -6,6 +6,7 @@ from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.deliveries import mark_unmarked_days
 from saas_warehouse.sources import LINEAGE_COLUMNS, Source, load_sources
+from saas_warehouse.warehouse import sql_string
 
 LEDGER_TABLE = "raw.load_ledger"
 REJECTS_TABLE = "raw.rejects"
@@ -60,7 +61,7 @@ def raw_table_ddl(source: Source, table: str | None = None) -> str:
         "ENGINE = MergeTree\n"
         "PARTITION BY _partition_date\n"
         f"ORDER BY ({order_by})\n"
-        f"COMMENT {_quote(source.description)}"
+        f"COMMENT {sql_string(source.description)}"
     )
 
 
@@ -107,7 +108,3 @@ def add_columns(client: Client, table: str, columns: list[tuple[str, str]]) -> N
         client.command(
             f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS `{name}` {ch_type} AFTER `{last}`"
         )
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

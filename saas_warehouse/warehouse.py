@@ -153,6 +153,11 @@ def clickhouse_message(error: BaseException, limit: int | None = None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
+def sql_string(text: object) -> str:
+    """`text` as a ClickHouse string literal (backslash and quote escaped)."""
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def ensure_databases(client: Client) -> None:
     for database in DATABASES:
         client.command(f"CREATE DATABASE IF NOT EXISTS {database}")

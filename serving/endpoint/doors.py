@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, cast
 
+from saas_warehouse.warehouse import sql_string
 from serving.access.guard import RefusedStatementError, any_relation, checked_statement
 from serving.endpoint.engine import Engine, Handle
 from serving.endpoint.errors import ClickHouseError, refused
@@ -26,13 +27,9 @@ def _identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
-def _value(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _set(handle: Handle, settings: dict[str, str]) -> None:
     if settings:
-        handle.run("SET " + ", ".join(f"{_identifier(k)} = {_value(v)}"
+        handle.run("SET " + ", ".join(f"{_identifier(k)} = {sql_string(v)}"
                                       for k, v in settings.items()))
 
 
@@ -42,7 +39,7 @@ def _for_this_query(handle: Handle, settings: dict[str, str]) -> Iterator[None]:
     if not settings:
         yield
         return
-    names = ", ".join(_value(name) for name in settings)
+    names = ", ".join(sql_string(name) for name in settings)
     before = handle.rows(f"SELECT name, value, changed FROM system.settings WHERE name IN "
                          f"({names})")
     _set(handle, settings)
@@ -51,7 +48,7 @@ def _for_this_query(handle: Handle, settings: dict[str, str]) -> Iterator[None]:
     finally:
         for name, value, changed in before:
             handle.run(f"SET {_identifier(name)} = "
-                       + (_value(value) if changed else "DEFAULT"))
+                       + (sql_string(value) if changed else "DEFAULT"))
 
 
 class Doors:

@@ -11,13 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 
+from saas_warehouse.warehouse import sql_string
 from serving.endpoint.engine import Handle
 
 _FROM_NATIVE = "SELECT * FROM format(Native, unhex({rows:String}))"
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def reencoded(fresh_handle: Callable[[], AbstractContextManager[Handle]], native: bytes,
@@ -27,6 +24,6 @@ def reencoded(fresh_handle: Callable[[], AbstractContextManager[Handle]], native
     BI settings (time zone, output format settings). Only these bytes reach that handle."""
     with fresh_handle() as handle:
         if settings:
-            handle.run("SET " + ", ".join(f"{name} = {_literal(value)}"
+            handle.run("SET " + ", ".join(f"{name} = {sql_string(value)}"
                                           for name, value in settings.items()))
         return bytes(handle.run(_FROM_NATIVE, fmt, {"rows": native.hex()}).bytes())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from saas_warehouse.warehouse import sql_string
 from serving.access.embedded import tenant_filters
 from serving.access.limits import TenantLimits
 from serving.access.model import BI_DATABASE, AccessModel
@@ -31,12 +32,6 @@ SYSTEM_FILTERS = {
     "system.tables": f"database = '{BI_DATABASE}'",
     "system.columns": f"database = '{BI_DATABASE}'",
 }
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _checked(rule: SettingRule | None, name: str, value: str) -> str:
@@ -76,7 +71,9 @@ def lock_statements(model: AccessModel, tenant_id: str, limits: TenantLimits,
     filters = {f"{BI_DATABASE}.{view}": condition
                for view, condition in tenant_filters(model, tenant_id).items()}
     filters.update(SYSTEM_FILTERS)
-    filter_map = "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in filters.items()) + "}"
-    assignments = [f"{name} = {_literal(value)}" for name, value in values.items()]
+    filter_map = "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}"
+                                 for k, v in filters.items()) + "}"
+    assignments = [f"{name} = {value if isinstance(value, int) else sql_string(value)}"
+                   for name, value in values.items()]
     assignments.append(f"additional_table_filters = {filter_map}")
     return ["SET " + ", ".join(assignments), "SET readonly = 1"]
