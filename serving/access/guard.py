@@ -18,7 +18,7 @@ scalar `file()` reads any file the process can, `INTO OUTFILE` writes one, and s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -48,33 +48,24 @@ class RefusedStatementError(PermissionError):
     """A tenant session refused a statement before it ran."""
 
 
-# What a session may read, asked of every table name in the parsed statement: (node kind —
-# `TableIdentifier`, or `Identifier` for a dotted name that may name a table, `x IN db.t` —,
-# the name, the current database); raises RefusedStatementError.
-RelationCheck = Callable[[str, str, str], None]
-
-
 def checked_statement(client: Client, sql: str,
                       parameters: Mapping[str, Any] | None = None,
-                      current_database: str = "default", *,
-                      check_relation: RelationCheck | None = None) -> str:
+                      current_database: str = "default") -> str:
     """The canonical text of `sql` if a tenant may run it; raises RefusedStatementError.
-    `current_database` is where unqualified table names resolve. `check_relation` decides
-    the tables (default: the tenant's readable system tables; the engine's grants decide
-    the rest): `serve`'s doors pass their own, its engine user being an admin."""
+    `current_database` is where unqualified table names resolve."""
     canonical = _format(client, sql)
     try:  # only a SELECT without output options parses as a subquery
         _format(client, f"SELECT 1 FROM ({canonical})")
     except RefusedStatementError as e:
         raise RefusedStatementError(
-            "refused: this session runs one SELECT per call, without INTO OUTFILE or FORMAT"
+            "refused: a tenant session runs one SELECT per call, without INTO OUTFILE or FORMAT"
         ) from e
     tree = [row[0] for row in client.query(
         f"EXPLAIN AST {canonical}", parameters=dict(parameters or {})
     ).result_rows]
     if not tree or tree[0].split()[0] not in SELECT_ROOTS:
-        raise RefusedStatementError("refused: this session runs one SELECT per call")
-    _check_tree(tree, current_database, check_relation or system_tables_only)
+        raise RefusedStatementError("refused: a tenant session runs one SELECT per call")
+    _check_tree(tree, current_database)
     return canonical
 
 
@@ -90,14 +81,8 @@ def _format(client: Client, sql: str) -> str:
         ) from e
 
 
-def any_relation(kind: str, name: str, current_database: str) -> None:
-    """Every table: for the analyst, who reads every database."""
-
-
-def system_tables_only(kind: str, name: str, current_database: str) -> None:
-    """Of the system tables, those BI tools list the views with; other databases are left
-    to the engine's grants. A table name, or an identifier that may name one (`x IN
-    system.parts` reads it)."""
+def _check_relation(name: str, current_database: str) -> None:
+    """A table name (or an identifier that may name one: `x IN system.parts` reads it)."""
     database, dot, table = name.rpartition(".")
     if not dot:
         database = current_database
@@ -112,7 +97,7 @@ def system_tables_only(kind: str, name: str, current_database: str) -> None:
         )
 
 
-def _check_tree(lines: list[str], current_database: str, check_relation: RelationCheck) -> None:
+def _check_tree(lines: list[str], current_database: str) -> None:
     """Walks EXPLAIN AST's indented tree ("<indent><Node> [name] [(alias …)] [(children n)]")."""
     parents: list[str] = []  # node kinds along the path to the current line
     for line in lines:
@@ -121,17 +106,17 @@ def _check_tree(lines: list[str], current_database: str, check_relation: Relatio
         del parents[depth:]
         kind = words[0]
         if kind == "TableIdentifier" or (kind == "Identifier" and "." in words[1]):
-            check_relation(kind, words[1], current_database)
+            _check_relation(words[1], current_database)
         if kind == "Function" and len(words) > 1:
             name = words[1]
             if parents and parents[-1] == "TableExpression":
                 raise RefusedStatementError(
-                    f"refused: table function {name}() is not allowed in this session "
+                    f"refused: table function {name}() is not allowed in a tenant session "
                     "(read the bi views)"
                 )
             lowered = name.lower()
             if lowered in DENIED_FUNCTIONS or lowered.startswith(DENIED_PREFIXES):
                 raise RefusedStatementError(
-                    f"refused: function {name}() is not allowed in this session"
+                    f"refused: function {name}() is not allowed in a tenant session"
                 )
         parents.append(kind)

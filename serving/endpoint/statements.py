@@ -1,6 +1,6 @@
 """What a read-only door (analyst, tenant) does to a statement before the guard sees it, and
-the relation check a tenant's guard is given in place of the engine's grants (which the
-endpoint's one `default` user, an admin, does not have).
+the checks the guard leaves to the engine's grants (which the endpoint's one `default` user,
+an admin, does not have).
 
 - The metadata statements BI tools list the views with (`SHOW DATABASES`, `SHOW TABLES`,
   `DESCRIBE`, `EXISTS`) become the SELECT on the system table ClickHouse answers them from,
@@ -12,9 +12,9 @@ endpoint's one `default` user, an admin, does not have).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from serving.access.guard import RefusedStatementError, RelationCheck, system_tables_only
+from serving.access.guard import DENIED_FUNCTIONS, DENIED_PREFIXES, RefusedStatementError
 from serving.endpoint.engine import Handle
 
 _NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)`?"
@@ -67,29 +67,57 @@ def split_format(handle: Handle, sql: str) -> tuple[str, str | None]:
     return (match[1], match[2]) if match else (canonical, None)
 
 
-def tenant_relations(readable: Iterable[str], databases: Iterable[str]) -> RelationCheck:
-    """The guard's relation check for a tenant through `serve`, where the engine's `default`
-    user (an admin) could read everything: a table is a known `bi` relation or one of the
-    system tables the guard allows. `readable`: the `bi` relations the access model knows (a
-    view created since it was read is refused until it is read again); `databases`: every
-    database of the warehouse (an identifier `raw.users` in `x IN raw.users` reads that
-    table)."""
+def _tree(handle: Handle, statement: str, parameters: Mapping[str, str]) -> list[str]:
+    return [row[0] for row in handle.rows(f"EXPLAIN AST {statement}", parameters)]
+
+
+def check_no_host_access(handle: Handle, statement: str,
+                         parameters: Mapping[str, str]) -> None:
+    """The analyst's rule: one SELECT without output options, no table function, none of
+    the scalar functions that read the host (the guard's list)."""
+    try:
+        handle.rows("SELECT formatQuery({s:String})", {"s": f"SELECT 1 FROM ({statement})"})
+    except RuntimeError as e:
+        raise RefusedStatementError(
+            "refused: this login runs one SELECT (or SHOW/DESCRIBE/EXISTS) per call, without "
+            f"INTO OUTFILE ({e})") from None
+    parents: list[str] = []
+    for line in _tree(handle, statement, parameters):
+        depth = len(line) - len(line.lstrip(" "))
+        words = line.split()
+        del parents[depth:]
+        if words[0] == "Function" and len(words) > 1:
+            if parents and parents[-1] == "TableExpression":
+                raise RefusedStatementError(f"refused: table function {words[1]}() is not "
+                                            "allowed for this login")
+            lowered = words[1].lower()
+            if lowered in DENIED_FUNCTIONS or lowered.startswith(DENIED_PREFIXES):
+                raise RefusedStatementError(f"refused: function {words[1]}() is not allowed "
+                                            "for this login")
+        parents.append(words[0])
+
+
+def check_tenant_relations(handle: Handle, statement: str, parameters: Mapping[str, str],
+                           current_database: str, readable: Iterable[str],
+                           databases: Iterable[str]) -> None:
+    """Every relation a tenant statement names is a known `bi` relation or a system table
+    (which the guard checks): the engine's `default` user could read everything else.
+    `readable`: the `bi` relations the access model knows (a view created since it was read
+    is refused until it is read again); `databases`: every database of the warehouse (an
+    identifier `raw.users` in `x IN raw.users` reads that table)."""
     known = set(readable)
     others = set(databases) - {"bi", "system", "information_schema", "INFORMATION_SCHEMA"}
-
-    def check(kind: str, name: str, current_database: str) -> None:
-        system_tables_only(kind, name, current_database)
-        if kind == "TableIdentifier":
-            database, dot, table = name.rpartition(".")
+    for line in _tree(handle, statement, parameters):
+        words = line.split()
+        if words[0] == "TableIdentifier":
+            database, dot, table = words[1].rpartition(".")
             database = database if dot else current_database
             if database.lower() in ("system", "information_schema"):
-                return  # one of the system tables the guard allows
+                continue  # the guard's list of readable system tables
             if database != "bi" or table not in known:
                 raise RefusedStatementError(f"refused: {database}.{table} is not readable for "
                                             "a tenant (read the bi views)")
-        else:  # a dotted identifier
-            first, _, rest = name.partition(".")
+        elif words[0] == "Identifier" and "." in words[1]:
+            first, _, rest = words[1].partition(".")
             if first in others or (first == "bi" and rest.split(".")[0] not in known):
-                raise RefusedStatementError(f"refused: {name} is not readable for a tenant")
-
-    return check
+                raise RefusedStatementError(f"refused: {words[1]} is not readable for a tenant")

@@ -26,7 +26,7 @@ from serving.endpoint.errors import ClickHouseError, authentication_failed, refu
 from serving.endpoint.logins import Login
 from serving.endpoint.protocol import Request
 from serving.endpoint.reencode import reencoded
-from serving.endpoint.statements import split_format, tenant_relations, translate_metadata
+from serving.endpoint.statements import check_tenant_relations, split_format, translate_metadata
 from serving.endpoint.tenant_settings import lock_statements, requested_settings
 
 # The formats a tenant's result is counted in as the engine wrote it (ceilings.py); any other
@@ -126,10 +126,11 @@ class TenantDoor:
             text = translate_metadata(request.statement_text(), database)
             statement, fmt = split_format(handle, text)
             fmt = fmt or request.default_format
-            readable = (*model.tenant_columns, *model.shared_views, *model.unreadable_views)
-            statement = checked_statement(
-                cast(Any, handle), statement, request.parameters, current_database=database,
-                check_relation=tenant_relations(readable, databases))
+            statement = checked_statement(cast(Any, handle), statement, request.parameters,
+                                          current_database=database)
+            check_tenant_relations(handle, statement, request.parameters, database,
+                                   (*model.tenant_columns, *model.shared_views,
+                                    *model.unreadable_views), databases)
         except RefusedStatementError as e:
             raise refused(login.name, str(e)) from None
         counted = fmt if fmt in COUNTED_FORMATS else "Native"
