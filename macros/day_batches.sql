@@ -1,6 +1,6 @@
 {#-
     Day batches: a model with `build_in_day_batches=true` builds a long window (a backfill)
-    as several INSERTs of at most `var('batch_days', 7)` days of its partition column each,
+    as several INSERTs of at most `run_var('batch_days', 7)` days of its partition column each,
     so its memory is bounded by a batch, not by the window. Exact percentiles and id dedupe
     hold every value of what one INSERT reads: one INSERT over 30 days of 67M API requests
     needs more than 22 GiB.
@@ -49,11 +49,11 @@ where {{ conditions | join(' and ') }}
 
 
 {#- [(low, high), …]: half-open 'YYYY-MM-DD' bounds cutting the run's window into batches of
-    var('batch_days') days, the first open below (none) and the last open above; [] when the
+    run_var('batch_days') days, the first open below (none) and the last open above; [] when the
     run has no window or the window fits one batch. -#}
 {% macro day_batches() -%}
     {%- set bounds = partition_window_bounds() -%}
-    {%- set size = var('batch_days', 7) | int -%}
+    {%- set size = run_var('batch_days', 7) | int -%}
     {%- if bounds is none or size < 1 -%}
         {{ return([]) }}
     {%- endif -%}

@@ -1,6 +1,6 @@
 {#-
-    The day window of an incremental run (dbt vars `start_date`, `end_date`: inclusive,
-    'YYYY-MM-DD'; one alone means that single day). Every model tagged `daily` filters its
+    The day window of an incremental run (run_var `start_date`, `end_date`: inclusive,
+    'YYYY-MM-DD'; one alone means that single day; macros/run_var.sql). Every model tagged `daily` filters its
     reads with `partition_window(...)` and is rebuilt for exactly the days its output
     covers (insert_overwrite on a per-day partition).
 
@@ -31,8 +31,8 @@
 
 {#- (start, end) as 'YYYY-MM-DD' strings, or none when neither var is set. -#}
 {% macro partition_window_bounds() -%}
-    {%- set start = var('start_date', none) -%}
-    {%- set end = var('end_date', none) -%}
+    {%- set start = run_var('start_date') -%}
+    {%- set end = run_var('end_date') -%}
     {%- if start is none and end is none -%}
         {{ return(none) }}
     {%- endif -%}

@@ -97,7 +97,8 @@ def loading_area(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
 
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
+    """An in-memory Dagster instance: a run's ~700 events stored in a sqlite file cost ~8 s."""
+    with dg.DagsterInstance.ephemeral() as test_instance:
         yield test_instance
 
 
@@ -124,7 +125,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory, built_landing: Pat
         landing_url=str(built_landing),
         dagster_home=str(root / "dagster_home"),
     )
-    with dg.instance_for_test() as test_instance:
+    with dg.DagsterInstance.ephemeral() as test_instance:
         run_range(settings, BUILT_START, BUILT_START + dt.timedelta(days=BUILT_DAYS - 1),
                   instance=test_instance)
     return settings

@@ -16,31 +16,30 @@ from support.warehouse_reads import query
 
 from orchestration.definitions import build_definitions
 from orchestration.runner import run_range
-from orchestration.transform.assets import dbt_build_args, prune_run_targets, warehouse_env_for_dbt
+from orchestration.transform.assets import (
+    dbt_build_args,
+    dbt_environment,
+    dbt_run_vars,
+    prune_run_targets,
+)
 from orchestration.transform.project import dbt_project
 from saas_warehouse.settings import Settings
 
 DAY = dt.date(2026, 3, 1)
 
 
-def _vars(args: list[str]) -> dict:
-    return json.loads(args[args.index("--vars") + 1])
+def test_the_window_reaches_dbt_in_its_environment() -> None:
+    assert dbt_run_vars((DAY, DAY + dt.timedelta(days=2))) == {
+        "SAAS_WAREHOUSE_START_DATE": "2026-03-01", "SAAS_WAREHOUSE_END_DATE": "2026-03-03"}
+    assert dbt_run_vars((DAY, DAY), batch_days=0)["SAAS_WAREHOUSE_BATCH_DAYS"] == "0"
+    assert dbt_run_vars(None) == {}
 
 
-def test_build_args_carry_the_window() -> None:
-    args = dbt_build_args((DAY, DAY + dt.timedelta(days=2)))
-    assert args[0] == "build" and "--full-refresh" not in args
-    assert _vars(args) == {"start_date": "2026-03-01", "end_date": "2026-03-03"}
-
-
-def test_build_args_full_refresh_and_batch_days() -> None:
-    args = dbt_build_args((DAY, DAY), full_refresh=True, batch_days=0)
-    assert args[-1] == "--full-refresh"
-    assert _vars(args)["batch_days"] == 0
-
-
-def test_build_args_without_days_build_everything() -> None:
-    assert _vars(dbt_build_args(None)) == {}
+def test_build_args_leave_unit_tests_to_ci() -> None:
+    args = dbt_build_args()
+    assert args[0] == "build" and "--full-refresh" not in args and "--vars" not in args
+    assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
+    assert dbt_build_args(full_refresh=True)[-1] == "--full-refresh"
 
 
 def test_only_the_newest_run_targets_are_kept(tmp_path: Path) -> None:
@@ -57,20 +56,28 @@ def test_only_the_newest_run_targets_are_kept(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("before", [None, "chdb:///somewhere/else"])
-def test_dbt_gets_the_resources_url_in_its_environment_only_while_it_starts(
+def test_dbt_gets_the_url_and_window_in_its_environment_only_while_it_starts(
     monkeypatch: pytest.MonkeyPatch, before: str | None
 ) -> None:
     """The warehouse resource's URL reaches dbt through WAREHOUSE_URL (never the command line:
-    it may hold a password); the process's own setting is back once dbt has started."""
+    it may hold a password), the window through its variables; a window set in the shell does
+    not leak into a run without one; the process's own settings are back once dbt started."""
     if before is None:
         monkeypatch.delenv("WAREHOUSE_URL", raising=False)
     else:
         monkeypatch.setenv("WAREHOUSE_URL", before)
+    monkeypatch.setenv("SAAS_WAREHOUSE_END_DATE", "2020-01-01")
+    monkeypatch.setenv("SAAS_WAREHOUSE_TENANT_LIMITS", "limits.toml")
     url = "https://analyst:s3cret@ch.example.com:8443"
-    with warehouse_env_for_dbt(url):
+    with dbt_environment({"WAREHOUSE_URL": url, **dbt_run_vars(None, batch_days=3)}):
         assert os.environ["WAREHOUSE_URL"] == url
+        assert os.environ["SAAS_WAREHOUSE_BATCH_DAYS"] == "3"
+        assert "SAAS_WAREHOUSE_END_DATE" not in os.environ
+        assert os.environ["SAAS_WAREHOUSE_TENANT_LIMITS"] == "limits.toml"
     assert os.environ.get("WAREHOUSE_URL") == before
-    assert "s3cret" not in " ".join(dbt_build_args((DAY, DAY), full_refresh=True))
+    assert os.environ["SAAS_WAREHOUSE_END_DATE"] == "2020-01-01"
+    assert "SAAS_WAREHOUSE_BATCH_DAYS" not in os.environ
+    assert "s3cret" not in " ".join(dbt_build_args(full_refresh=True))
 
 
 @pytest.fixture(scope="module")

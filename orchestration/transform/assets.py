@@ -1,15 +1,14 @@
 """The dbt models as Dagster assets.
 
 One `@dbt_assets` covers the whole project. The incremental (`tag:daily`) models are
-daily-partitioned like the raw loads and rebuild only the run's days, passed as
-`--vars {start_date, end_date}`; views, tables rebuilt whole and seeds are unpartitioned
-assets in the same op (the translator sets each spec's partitions), materialized once per run.
+daily-partitioned like the raw loads and rebuild only the run's days, passed in the
+environment (`dbt_run_vars`, read by macros/run_var.sql); views, tables rebuilt whole and
+seeds are unpartitioned assets in the same op (the translator sets each spec's partitions), materialized once per run.
 Splitting them into a second `@dbt_assets` would not work here: staging views sit before the
 daily facts and `bi` views after them, so the two groups would depend on each other.
 """
 
 import datetime as dt
-import json
 import os
 import shutil
 import sys
@@ -38,19 +37,34 @@ DBT_STEP = "dbt_models"
 KEPT_RUN_TARGETS = 50
 
 
-def dbt_build_args(
-    days: tuple[dt.date, dt.date] | None, *, full_refresh: bool = False,
-    batch_days: int | None = None,
-) -> list[str]:
-    """`dbt build` for the days [start, end] (None: no window, everything); the models read
-    the window from these vars. The warehouse is not among them: see `warehouse_env_for_dbt`."""
-    build_vars: dict[str, object] = {}
-    if days is not None:
-        build_vars |= {"start_date": days[0].isoformat(), "end_date": days[1].isoformat()}
-    if batch_days is not None:
-        build_vars["batch_days"] = batch_days
-    args = ["build", "--vars", json.dumps(build_vars)]
+# dbt's run settings (macros/run_var.sql) as Dagster passes them: in the environment, read only
+# while dbt executes, so that a new window does not make dbt re-parse the project as --vars do.
+RUN_VAR_PREFIX = "SAAS_WAREHOUSE_"
+RUN_VARS = ("start_date", "end_date", "batch_days")
+
+
+def run_var_env_name(name: str) -> str:
+    return RUN_VAR_PREFIX + name.upper()
+
+
+def dbt_build_args(*, full_refresh: bool = False) -> list[str]:
+    """`dbt build` as Dagster runs it. Unit tests are left to development and CI (dbt's own
+    advice for production builds): they test the SQL, which a daily run does not change."""
+    args = ["build", "--exclude-resource-type", "unit_test"]
     return [*args, "--full-refresh"] if full_refresh else args
+
+
+def dbt_run_vars(
+    days: tuple[dt.date, dt.date] | None, *, batch_days: int | None = None
+) -> dict[str, str]:
+    """The environment that gives dbt the days [start, end] (None: no window, everything) and
+    the batch size (macros/run_var.sql). The warehouse is not among them: see `dbt_environment`."""
+    run_vars: dict[str, object] = {}
+    if days is not None:
+        run_vars |= {"start_date": days[0].isoformat(), "end_date": days[1].isoformat()}
+    if batch_days is not None:
+        run_vars["batch_days"] = batch_days
+    return {run_var_env_name(name): str(value) for name, value in run_vars.items()}
 
 
 class DbtBuildConfig(dg.Config):
@@ -80,15 +94,14 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         config: DbtBuildConfig,
     ):
-        args = dbt_build_args(
-            run_days(context.op_execution_context),
-            full_refresh=config.full_refresh, batch_days=config.batch_days,
-        )
-        context.log.info(f"dbt {' '.join(args)}")
+        args = dbt_build_args(full_refresh=config.full_refresh)
+        run_vars = dbt_run_vars(run_days(context.op_execution_context),
+                                batch_days=config.batch_days)
+        context.log.info(f"dbt {' '.join(args)} with {run_vars}")
         # No warehouse connection is open in this process here: the embedded engine is
         # released by every step that used it, so the dbt process can open it.
         with warehouse_lock(warehouse.warehouse, on_wait=context.log.info):
-            with warehouse_env_for_dbt(warehouse.url):
+            with dbt_environment({"WAREHOUSE_URL": warehouse.url, **run_vars}):
                 invocation = dbt.cli(args, context=context)  # starts dbt
             try:
                 yield from invocation.stream()
@@ -114,20 +127,25 @@ def _modified(path: Path) -> float:
 
 
 @contextmanager
-def warehouse_env_for_dbt(url: str) -> Iterator[None]:
-    """The warehouse resource is the one source of the URL; profiles.yml reads it from
-    WAREHOUSE_URL, never from the command line (it may hold a password). dagster-dbt starts
-    dbt with a copy of this process's environment and takes no other: the URL is put there
-    while dbt starts, then the environment is as it was."""
-    saved = os.environ.get("WAREHOUSE_URL")
-    os.environ["WAREHOUSE_URL"] = url
+def dbt_environment(variables: dict[str, str]) -> Iterator[None]:
+    """dagster-dbt starts dbt with a copy of this process's environment and takes no other:
+    `variables` are put there while dbt starts, then the environment is as it was. The
+    warehouse resource is the one source of the URL; profiles.yml reads it from WAREHOUSE_URL,
+    never from the command line (it may hold a password). A variable left unset here is
+    removed meanwhile, so that a window in the user's shell cannot leak into a run's."""
+    names = {*variables, *map(run_var_env_name, RUN_VARS)}
+    saved = {name: os.environ.get(name) for name in names}
+    for name in names:
+        os.environ.pop(name, None)
+    os.environ.update(variables)
     try:
         yield
     finally:
-        if saved is None:
-            del os.environ["WAREHOUSE_URL"]
-        else:
-            os.environ["WAREHOUSE_URL"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class WarehouseDbtCli(DbtCliResource):

@@ -82,10 +82,13 @@ class ChdbCredentials(ClickHouseCredentials):
             self.config_file = _engine_config_loading(users)
 
     def _connection_keys(self):
+        # dbt hashes these keys' values to decide whether its saved partial parse still holds
+        # (ManifestStateCheck.profile_hash). The engine's directory changes nothing dbt parses:
+        # with it, every build of another warehouse (each test's, a copy) re-parsed the whole
+        # project (~4 s). (`dbt debug` lists these keys too: it no longer shows the directory.)
         if not self.embedded:
             return super()._connection_keys()
-        return ("path", "config_file", "users_config", "schema", "custom_settings",
-                "use_lw_deletes")
+        return ("config_file", "users_config", "schema", "custom_settings", "use_lw_deletes")
 
 
 def _engine_config_loading(users_file: str) -> str:
