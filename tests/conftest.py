@@ -129,3 +129,18 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory, built_landing: Pat
         run_range(settings, BUILT_START, BUILT_START + dt.timedelta(days=BUILT_DAYS - 1),
                   instance=test_instance)
     return settings
+
+
+@pytest.fixture
+def built_warehouse_copy(
+    built_warehouse: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """A copy of the built warehouse and its exports that a test may change: a few seconds of
+    copying instead of a full load and build. chDB's links inside its directory are relative,
+    so the copy is a warehouse of its own."""
+    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    warehouse, landing = tmp_path / "warehouse", tmp_path / "landing"
+    shutil.copytree(built_warehouse.warehouse.path, warehouse, symlinks=True)
+    shutil.copytree(built_warehouse.landing_url, landing)
+    return Settings(warehouse_url=f"chdb://{warehouse}", landing_url=str(landing),
+                    dagster_home=str(tmp_path / "dagster_home"))

@@ -14,11 +14,13 @@ import pandas as pd
 import pytest
 from support.dbt_cli import REPO_ROOT, dbt, ok, query, tiny_profile, write
 
+from orchestration.transform.assets import dbt_run_vars
+
 pytestmark = pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
 
 FIRST_DAY = dt.date(2026, 5, 1)
 DAYS = 10
-MACROS = ("generate_schema_name.sql", "partition_window.sql", "day_batches.sql",
+MACROS = ("generate_schema_name.sql", "run_var.sql", "partition_window.sql", "day_batches.sql",
           "test_unique.sql", "test_unique_combination.sql")
 
 
@@ -129,10 +131,11 @@ def test_a_long_window_is_built_in_day_batches_with_the_same_result(tiny, tmp_pa
     ]
     assert stats(warehouse) == expected_stats()
 
-    # An incremental run over part of the range, in batches of 2: the same days come back.
-    run = ok(dbt(["run", "-s", "daily_stats", "--vars",
-                  window(FIRST_DAY + dt.timedelta(days=2), last - dt.timedelta(days=1), 2)],
-                 root, tmp_path))
+    # An incremental run over part of the range, in batches of 2, with the window in the
+    # environment as Dagster passes it: the same days come back.
+    days = (FIRST_DAY + dt.timedelta(days=2), last - dt.timedelta(days=1))
+    run = ok(dbt(["run", "-s", "daily_stats"], root, tmp_path,
+                 **dbt_run_vars(days, batch_days=2)))
     assert len(batch_lines(run.stdout)) == 4  # 7 days: 2 + 2 + 2 + 1
     assert stats(warehouse) == expected_stats()
 

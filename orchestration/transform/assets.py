@@ -3,7 +3,8 @@
 One `@dbt_assets` covers the whole project. The incremental (`tag:daily`) models are
 daily-partitioned like the raw loads and rebuild only the run's days, passed in the
 environment (`dbt_run_vars`, read by macros/run_var.sql); views, tables rebuilt whole and
-seeds are unpartitioned assets in the same op (the translator sets each spec's partitions), materialized once per run.
+seeds are unpartitioned assets in the same op (the translator sets each spec's partitions),
+materialized once per run.
 Splitting them into a second `@dbt_assets` would not work here: staging views sit before the
 daily facts and `bi` views after them, so the two groups would depend on each other.
 """
