@@ -12,8 +12,9 @@ PYTEST_WORKERS := -n 2 --dist loadgroup
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	# uv installs the same versions as pip from the same pyproject.toml, ~5x faster.
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)

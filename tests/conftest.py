@@ -13,18 +13,19 @@ import pytest
 from moto.server import ThreadedMotoServer
 from support.samples import BUILT_DAYS, BUILT_START, BUILT_TENANTS, SAMPLE_DAYS, SAMPLE_START
 from support.servers import S3Server, free_port
+from support.warehouse_copies import copy_warehouse
 
 from saas_warehouse.settings import Settings
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on the shared built warehouse or its exports are `slow` (not in `make
-    test-fast`): building it is a full load + dbt run. The tests that read the built
+    """Tests on a shared built warehouse or the built one's exports are `slow` (not in
+    `make test-fast`): building one is a full load + dbt run. The tests that read the built
     warehouse run on one xdist worker (`--dist loadgroup`), so it is built once."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if {"built_warehouse", "built_landing"} & fixtures:
+        if {"built_warehouse", "built_landing", "first_day_warehouse"} & fixtures:
             item.add_marker(pytest.mark.slow)
         if "built_warehouse" in fixtures:
             item.add_marker(pytest.mark.xdist_group("built_warehouse"))
@@ -135,12 +136,23 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory, built_landing: Pat
 def built_warehouse_copy(
     built_warehouse: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
-    """A copy of the built warehouse and its exports that a test may change: a few seconds of
-    copying instead of a full load and build. chDB's links inside its directory are relative,
-    so the copy is a warehouse of its own."""
     monkeypatch.delenv("WAREHOUSE_URL", raising=False)
-    warehouse, landing = tmp_path / "warehouse", tmp_path / "landing"
-    shutil.copytree(built_warehouse.warehouse.path, warehouse, symlinks=True)
-    shutil.copytree(built_warehouse.landing_url, landing)
-    return Settings(warehouse_url=f"chdb://{warehouse}", landing_url=str(landing),
-                    dagster_home=str(tmp_path / "dagster_home"))
+    return copy_warehouse(built_warehouse, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def first_day_warehouse(
+    tmp_path_factory: pytest.TempPathFactory, sample_landing_template: Path
+) -> Settings:
+    """The sample exports' first day loaded and built end to end (raw → bi) by one in-process
+    run, once per worker: the reference "clean run" of the tests that build that day another
+    way, and a start for those that need a built day. Read-only: tests take `copy_warehouse`."""
+    from orchestration.runner import run_range
+
+    root = tmp_path_factory.mktemp("first_day")
+    settings = Settings(warehouse_url=f"chdb://{root / 'warehouse'}",
+                        landing_url=str(sample_landing_template),
+                        dagster_home=str(root / "dagster_home"))
+    with dg.DagsterInstance.ephemeral() as test_instance:
+        run_range(settings, SAMPLE_START, SAMPLE_START, instance=test_instance)
+    return settings

@@ -32,8 +32,10 @@ from support.endpoint_server import (
 )
 from support.landing_frames import expected_counts, partition_files, read_partition
 from support.samples import SAMPLE_START
+from support.warehouse_copies import copy_warehouse
 from support.warehouse_reads import raw_counts
 
+from saas_warehouse.settings import Settings
 from saas_warehouse.sources import load_sources
 from saas_warehouse.warehouse import serve_file
 
@@ -173,18 +175,19 @@ SCRATCH_SQL = ("SELECT name, metadata_modification_time FROM system.tables "
 
 
 def test_kill_9_mid_load_then_8_bi_clients_see_old_or_new_while_the_next_run_repairs(
-    landing_dir: Path, tmp_path: Path,
+    first_day_warehouse: Settings, tmp_path: Path,
 ) -> None:
-    """Day 1 built through `serve`; a corrected re-export of day 1 and a new day 2 arrive,
-    and `serve` is killed with kill -9 while a run through it loads them. The next `serve`
+    """Day 1 built (a copy of conftest.first_day_warehouse) and served; a corrected re-export
+    of day 1 and a new day 2 arrive, and `serve` is killed with kill -9 while a run through it
+    loads them. The next `serve`
     opens the warehouse, and the next run through it loads and builds both days while 8 BI
     clients (6 tenants, the analyst twice) and the admin counting raw ask in a loop: every
     query answers, and each day shows its old or its new version, never half; at the end raw
     equals the files."""
-    url = f"chdb://{tmp_path / 'warehouse'}"
+    built = copy_warehouse(first_day_warehouse, tmp_path)
+    url, landing_dir = built.warehouse_url, Path(built.landing_url)
     tenants = tenant_ids(landing_dir)[:6]
     with serving(url, tmp_path / "serve1", tuple(tenants)) as served:
-        finished(start_run(served, landing_dir, tmp_path / "home1", DAY1, DAY1))
         old = state(served, tenants)
         assert set(old["raw"]) == set(old["analyst"]) == {DAYS[0]}
         reexport_fewer_events(landing_dir, DAY1)

@@ -1,10 +1,10 @@
 """Everyone through `serve`: `saas-warehouse run` (the loaders, then `dbt build` with
 dbt-clickhouse's own HTTP driver: the production path) against the endpoint builds the same
-relations, with the same rows, as the same run in-process (slow: two full runs)."""
+relations, with the same rows, as the same day's run in-process (conftest.first_day_warehouse)
+(slow: a full run through the endpoint)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -14,9 +14,9 @@ import pytest
 from support.endpoint_server import ADMIN_PASSWORD, REPO, serving
 from support.samples import SAMPLE_START
 
+from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
 
-DAYS = 2
 RELATIONS = ("SELECT database, name, engine FROM system.tables WHERE database IN "
              "('raw', 'staging', 'analytics', 'bi') AND NOT startsWith(name, '.') ORDER BY ALL")
 
@@ -45,25 +45,20 @@ def snapshot(url: str) -> dict[str, object]:
 
 @pytest.mark.slow
 def test_a_run_through_serve_builds_what_an_in_process_run_builds(
-    sample_landing_template: Path, tmp_path: Path,
+    first_day_warehouse: Settings, sample_landing_template: Path, tmp_path: Path,
 ) -> None:
-    start = SAMPLE_START.isoformat()
-    end = (SAMPLE_START + dt.timedelta(days=DAYS - 1)).isoformat()
-    local = f"chdb://{tmp_path / 'in_process'}"
-    done = run_cli(local, sample_landing_template, tmp_path / "home1", "run", "--start", start,
-                   "--end", end)
-    assert done.returncode == 0, done.stderr[-3000:]
+    day = SAMPLE_START.isoformat()
     served_url = f"chdb://{tmp_path / 'served'}"
     with serving(served_url, tmp_path / "serve", ()) as served:
         remote = f"http://admin:{ADMIN_PASSWORD}@127.0.0.1:{served.port}"
-        done = run_cli(remote, sample_landing_template, tmp_path / "home2", "run", "--start",
-                       start, "--end", end)
+        done = run_cli(remote, sample_landing_template, tmp_path / "home", "run", "--start",
+                       day, "--end", day)
         assert done.returncode == 0, done.stderr[-3000:]
         # The CLI through the endpoint, while it runs.
-        asked = run_cli(remote, sample_landing_template, tmp_path / "home2", "query",
+        asked = run_cli(remote, sample_landing_template, tmp_path / "home", "query",
                         "SELECT count() FROM bi.kpi_tenant_daily", "--format", "csv")
         assert asked.returncode == 0, asked.stderr
-    expected, got = snapshot(local), snapshot(served_url)
+    expected, got = snapshot(first_day_warehouse.warehouse_url), snapshot(served_url)
     assert got["relations"] == expected["relations"]
     assert got["counts"] == expected["counts"]
     assert got["bi"] == expected["bi"]
