@@ -12,10 +12,10 @@ import dagster as dg
 import pytest
 from support.landing_frames import read_partition
 from support.samples import SAMPLE_START
+from support.warehouse_copies import copy_warehouse
 from support.warehouse_reads import query
 
 from orchestration.definitions import build_definitions
-from orchestration.runner import run_range
 from orchestration.transform.assets import (
     dbt_build_args,
     dbt_environment,
@@ -144,16 +144,16 @@ def test_only_the_daily_models_are_partitioned_by_day(asset_graph) -> None:
 
 @pytest.mark.slow  # real dbt/Dagster runs: not in `make test-fast`
 def test_an_unpartitioned_model_materializes_without_a_day(
-    settings: Settings, landing_dir: Path, instance: dg.DagsterInstance,
+    first_day_warehouse: Settings, instance: dg.DagsterInstance,
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:
-    """After a day's run, a dimension and the alerts view rebuilt alone (as the UI's
-    Materialize button does): `dbt build` with no window, one unpartitioned materialization
-    each, and the alerts check looks at every day. dbt builds where the warehouse resource
-    points, whatever WAREHOUSE_URL says in this process."""
+    """After a day's run (a copy of conftest.first_day_warehouse), a dimension and the alerts
+    view rebuilt alone (as the UI's Materialize button does): `dbt build` with no window, one
+    unpartitioned materialization each, and the alerts check looks at every day. dbt builds
+    where the warehouse resource points, whatever WAREHOUSE_URL says in this process."""
+    settings = copy_warehouse(first_day_warehouse, tmp_path)
     elsewhere = tmp_path / "elsewhere"
     monkeypatch.setenv("WAREHOUSE_URL", f"chdb://{elsewhere}")
-    run_range(settings, SAMPLE_START, SAMPLE_START, instance=instance)
     keys = {dg.AssetKey(["analytics", "dim_tenants"]), dg.AssetKey(["bi", "kpi_alerts"])}
     job = build_definitions(settings).resolve_job_def("daily_warehouse")
     result = job.get_subset(asset_selection=keys).execute_in_process(instance=instance)
@@ -166,7 +166,7 @@ def test_an_unpartitioned_model_materializes_without_a_day(
                   if e.event_type_value == "ASSET_CHECK_EVALUATION"
                   and e.event_specific_data.check_name == "no_kpi_alerts")
     assert alerts.metadata["days"].value == "every day"
-    tenants = read_partition(landing_dir, "tenants", SAMPLE_START)
+    tenants = read_partition(Path(settings.landing_url), "tenants", SAMPLE_START)
     assert query(settings.warehouse_url, "SELECT count() FROM analytics.dim_tenants") == [
         (tenants["tenant_id"].nunique(),)
     ]

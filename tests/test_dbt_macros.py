@@ -121,8 +121,8 @@ def test_a_long_window_is_built_in_day_batches_with_the_same_result(tiny, tmp_pa
     root, warehouse = tiny
     last = FIRST_DAY + dt.timedelta(days=DAYS - 1)
     # First build (no table yet): 10 days in batches of 3 → 4 INSERTs, open at both ends.
-    run = ok(dbt(["run", "-s", "daily_stats", "--vars", window(FIRST_DAY, last, 3)],
-                 root, tmp_path))
+    run = ok(dbt(["run", "-s", "daily_stats"], root, tmp_path,
+                 **dbt_run_vars((FIRST_DAY, last), batch_days=3)))
     assert batch_lines(run.stdout) == [
         "daily_stats: day batch 1/4, days up to 2026-05-03",
         "daily_stats: day batch 2/4, days 2026-05-04 to 2026-05-06",
@@ -131,32 +131,32 @@ def test_a_long_window_is_built_in_day_batches_with_the_same_result(tiny, tmp_pa
     ]
     assert stats(warehouse) == expected_stats()
 
-    # An incremental run over part of the range, in batches of 2, with the window in the
-    # environment as Dagster passes it: the same days come back.
+    # An incremental run over part of the range, in batches of 2: the same days come back.
     days = (FIRST_DAY + dt.timedelta(days=2), last - dt.timedelta(days=1))
     run = ok(dbt(["run", "-s", "daily_stats"], root, tmp_path,
                  **dbt_run_vars(days, batch_days=2)))
     assert len(batch_lines(run.stdout)) == 4  # 7 days: 2 + 2 + 2 + 1
     assert stats(warehouse) == expected_stats()
 
-    # batch_days 0 (or a window that fits one batch) is a single INSERT, same result.
+    # batch_days 0 (or a window that fits one batch) is a single INSERT, same result. From
+    # the shell, as --vars, which win over the environment's window.
     run = ok(dbt(["run", "-s", "daily_stats", "--full-refresh", "--vars",
-                  window(FIRST_DAY, last, 0)], root, tmp_path))
+                  window(FIRST_DAY, last, 0)], root, tmp_path,
+                 **dbt_run_vars((last, last), batch_days=1)))
     assert batch_lines(run.stdout) == []
     assert stats(warehouse) == expected_stats()
 
 
 def test_unique_tests_find_exactly_the_repeated_keys_nulls_included(tiny, tmp_path):
     root, warehouse = tiny
-    ok(dbt(["run", "-s", "ids", "pairs"], root, tmp_path))
-    ok(dbt(["test", "-s", "ids", "pairs"], root, tmp_path))  # pairs: NULL in either key column
+    # pairs: NULL in either key column is no repeat.
+    ok(dbt(["build", "-s", "ids", "pairs"], root, tmp_path))
 
     (root / "seeds" / "seen_ids.csv").write_text("id\na\nb\nb\nc\nd\nd\nd\n")
     (root / "seeds" / "seen_pairs.csv").write_text(
         "k,n\na,1\na,1\na,2\nb,1\n,3\n,3\n,1\nc,\nc,\nc,\nd,4\n")
-    ok(dbt(["seed", "--full-refresh"], root, tmp_path))
-    ok(dbt(["run", "-s", "ids", "pairs"], root, tmp_path))
-    failed = dbt(["test", "-s", "ids", "pairs", "--store-failures"], root, tmp_path)
+    failed = dbt(["build", "-s", "+ids", "+pairs", "--full-refresh", "--store-failures"],
+                 root, tmp_path)
     assert failed.returncode == 1
     assert "Got 2 results" in failed.stdout and "Got 3 results" in failed.stdout
     assert query(warehouse, "SELECT unique_field, n_records FROM dbt_test__audit."
