@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.loader import machine_description
-from bench.markdown import write_block
+from bench.markdown import loadavg, publish
 from bench.pipeline import QUERIES, Pipeline, _pct, log
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             argv if argv is not None else sys.argv[1:]),
         "when": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "machine": machine_description(),
-        "load_before": "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg()),
+        "load_before": loadavg(),
         "days": args.days, "events": args.events_per_day, "tenants": args.tenants,
         "repeat": args.repeat, "rounds": args.rounds,
     }
@@ -150,11 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         meta["tenant"] = tenant
         result = time_queries(pipe.settings.warehouse_url, tenant, plan, last, args.repeat,
                               args.rounds)
-        meta["load_after"] = "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
+        meta["load_after"] = loadavg()
         md = render(result, meta)
-        print(md)
-        if not args.no_markdown:
-            write_block(args.markdown, md, MD_BEGIN, MD_END, SECTION)
+        publish(md, args, MD_BEGIN, MD_END, SECTION)
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

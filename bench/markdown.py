@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 from pathlib import Path
+
+
+def loadavg() -> str:
+    """The machine's load average (1 / 5 / 15 min), printed with each result: these machines
+    are noisy."""
+    return "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
+
+
+def publish(md: str, args: argparse.Namespace, begin: str, end: str, section: str) -> None:
+    """Print a benchmark's results, and write them into BENCHMARKS.md unless --no-markdown."""
+    print(md)
+    if not args.no_markdown:
+        write_block(args.markdown, md, begin, end, section)
 
 
 def write_block(path: Path, block: str, begin: str, end: str, section: str) -> None:

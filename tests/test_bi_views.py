@@ -145,9 +145,10 @@ def compare_view(view: str, expected: pd.DataFrame, actual: pd.DataFrame,
 def compare_all(settings: Settings, root: Path, days: list[dt.date], label: str) -> list[str]:
     views = read_views(settings.warehouse_url)
     problems = []
-    for view, (function, _keys) in oracle.ALL_VIEWS.items():
-        problems += [f"[{label}] {p}" for p in compare_view(view, function(root, days),
-                                                            views[view])]
+    with oracle.remembering():
+        for view, (function, _keys) in oracle.ALL_VIEWS.items():
+            problems += [f"[{label}] {p}" for p in compare_view(view, function(root, days),
+                                                                views[view])]
     return problems
 
 

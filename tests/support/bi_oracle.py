@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -108,39 +109,38 @@ def _data_files(folder: Path) -> list[Path]:
                   if p.name.endswith((".parquet", ".csv", ".csv.gz")))
 
 
-_READ_CACHE: dict[tuple, pd.DataFrame] = {}
+# Set while `remembering()`: the views' oracles read the same partitions many times over
+# (kpi_tenant_daily alone five times in a comparison of every view).
+_remembered_frames: dict[tuple, pd.DataFrame] | None = None
 
 
-def _files_state(root: Path, sources: Iterable[str], days: Iterable[dt.date]) -> tuple:
-    """What a reading of these partitions depends on: each file's path, size and mtime (a
-    re-export changes them)."""
-    state = []
-    for source in sources:
-        for day in sorted(set(days)):
-            folder = root / source / f"dt={day.isoformat()}"
-            if folder.is_dir():
-                state += [(str(f), f.stat().st_size, f.stat().st_mtime_ns)
-                          for f in sorted(folder.iterdir())]
-    return tuple(state)
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Within the block, each partition reading and kpi_tenant_daily is computed once (the
+    landing must not change meanwhile)."""
+    global _remembered_frames
+    _remembered_frames = {}
+    try:
+        yield
+    finally:
+        _remembered_frames = None
 
 
-def _remembered(key: tuple, compute) -> pd.DataFrame:
-    """`compute()`, or a copy of what it gave for the same key: the views' oracles read the
-    same partitions many times over (kpi_tenant_daily alone five times in a comparison)."""
-    if key not in _READ_CACHE:
-        if len(_READ_CACHE) > 32:
-            _READ_CACHE.clear()
-        _READ_CACHE[key] = compute()
-    return _READ_CACHE[key].copy()
+def _remembered(key: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    if _remembered_frames is None:
+        return compute()
+    if key not in _remembered_frames:
+        _remembered_frames[key] = compute()
+    return _remembered_frames[key].copy()
 
 
 def read_source(root: Path | str, source: str, days: Iterable[dt.date]) -> pd.DataFrame:
     """All rows of the loaded partitions of `source`, valid, deduplicated by the delivery id,
     with `_partition_date` (a date). Timestamps are tz-aware UTC; CSV columns are strings
     except `usage_date` (date) and `amount_usd` (float)."""
-    root, days = Path(root), list(days)
-    key = ("read_source", source, _files_state(root, [source], days))
-    return _remembered(key, lambda: _read_source(root, source, days))
+    root, days = Path(root), sorted(set(days))
+    return _remembered(("read_source", root, source, tuple(days)),
+                       lambda: _read_source(root, source, days))
 
 
 def _read_source(root: Path, source: str, days: list[dt.date]) -> pd.DataFrame:
@@ -283,15 +283,12 @@ def _plan_as_of(frame: pd.DataFrame, root: Path | str, days: list[dt.date]) -> p
 
 # --------------------------------------------------------------------------- views
 
-KPI_SOURCES = ("product_events", "api_requests", "billing_line_items")
-
-
 def kpi_tenant_daily(root: Path | str, days: Iterable[dt.date]) -> pd.DataFrame:
     """bi.kpi_tenant_daily: one row per (tenant_id, date) with a product event, an API
     request or a billing line that day."""
-    root, days = Path(root), list(days)
-    key = ("kpi_tenant_daily", tuple(sorted(set(days))), _files_state(root, KPI_SOURCES, days))
-    return _remembered(key, lambda: _kpi_tenant_daily(root, days))
+    root, days = Path(root), sorted(set(days))
+    return _remembered(("kpi_tenant_daily", root, tuple(days)),
+                       lambda: _kpi_tenant_daily(root, days))
 
 
 def _kpi_tenant_daily(root: Path, days: list[dt.date]) -> pd.DataFrame:
