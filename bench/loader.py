@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.markdown import write_block
+from saas_warehouse.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "bench-landing"
@@ -114,12 +115,7 @@ class MotoServer:
                     self.proc.stdin.close()
                 self.proc.wait(timeout=10)
             except (subprocess.TimeoutExpired, OSError):
-                self.proc.terminate()
-                try:
-                    self.proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+                stop_process(self.proc, 5)
 
 
 def _status_kb(field_name: str) -> int:

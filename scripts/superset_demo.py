@@ -32,7 +32,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -50,6 +49,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from saas_warehouse.processes import stop_process  # noqa: E402
 from saas_warehouse.settings import Settings  # noqa: E402
 from serving.endpoint.dev import dev_logins  # noqa: E402
 from serving.endpoint.logins import SERVE_PASSWORDS_ENV  # noqa: E402
@@ -148,8 +148,7 @@ def served(settings: Settings) -> Iterator[tuple[str, str, str]]:
             time.sleep(0.3)
         yield tenant, tenant_passwords[tenant], admin
     finally:
-        serve.terminate()
-        serve.wait(timeout=60)
+        stop_process(serve, 60)
 
 
 def admin_truth(admin_password: str) -> dict[str, dict[str, int]]:
@@ -226,11 +225,7 @@ def superset(bin_dir: Path, port: int, admin_password: str) -> Iterator[str]:
         log(f"Superset on {url}")
         yield url
     finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        try:
-            web.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(web.pid, signal.SIGKILL)
+        stop_process(web, 30, group=True)
         log_file.close()
 
 
@@ -429,11 +424,7 @@ def chromium_page(width: int = 1400, height: int = 900) -> Iterator[DevTools]:
                       deviceScaleFactor=1, mobile=False)
             yield page
         finally:
-            browser.terminate()
-            try:
-                browser.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                browser.kill()
+            stop_process(browser, 20)
 
 
 def navigate(page: DevTools, url: str) -> None:

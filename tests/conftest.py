@@ -22,13 +22,15 @@ from saas_warehouse.settings import Settings
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on a shared built warehouse or the built one's exports are `slow` (not in
     `make test-fast`): building one is a full load + dbt run. The tests that read the built
-    warehouse run on one xdist worker (`--dist loadgroup`), so it is built once."""
+    warehouse run on one xdist worker (`--dist loadgroup`), so it is built once. Slow tests
+    are handed out first: the quick ones then even out the two workers' ends."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if {"built_warehouse", "built_landing", "first_day_warehouse"} & fixtures:
             item.add_marker(pytest.mark.slow)
         if "built_warehouse" in fixtures:
             item.add_marker(pytest.mark.xdist_group("built_warehouse"))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from support.samples import SAMPLE_START
 from support.servers import free_port
 
 from orchestration.runner import run_range
+from saas_warehouse.processes import stop_process
 from saas_warehouse.settings import REPO_ROOT, Settings
 
 pytestmark = [pytest.mark.slow, needs_chromium]
@@ -94,12 +94,7 @@ def webserver(settings: Settings, dagster_home: Path, tmp_path: Path) -> Iterato
         _graphql(base, "mutation { setNuxSeen }")
         yield base
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process(proc, 30, group=True)
         log.close()
 
 

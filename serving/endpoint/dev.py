@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
+from saas_warehouse.processes import stop_process
 from saas_warehouse.settings import Settings
 from serving.access.sessions import access_model
 from serving.endpoint.logins import ADMIN, ANALYST, SERVE_PASSWORDS_ENV
@@ -96,8 +97,7 @@ def main() -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        serve.terminate()
-        serve.wait(timeout=60)
+        stop_process(serve, 60)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ import base64
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from saas_warehouse.processes import stop_process
 from support.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,13 +111,7 @@ def serving(warehouse_url: str, directory: Path, tenants: tuple[str, ...],
         banner = _banner(process, log)
         yield Served(port, process, banner, tenant_passwords, log)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, 40)
 
 
 def _banner(process: subprocess.Popen, log: Path, timeout: float = 60) -> str:
