@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-# Two pytest workers; the tests on the shared built warehouse stay on one (tests/conftest.py).
-PYTEST_WORKERS := -n 2 --dist loadgroup
+# Two pytest workers; an idle one takes tests from the other's queue (worksteal). The shared
+# built warehouses are built once for both (tests/conftest.py).
+PYTEST_WORKERS := -n 2 --dist worksteal
 
 .PHONY: install demo test test-fast screenshots lint dev bench clean chromium superset-demo
 

@@ -4,6 +4,7 @@ zones of generated exports, and the settings that point at them."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,23 +14,21 @@ import pytest
 from moto.server import ThreadedMotoServer
 from support.samples import BUILT_DAYS, BUILT_START, BUILT_TENANTS, SAMPLE_DAYS, SAMPLE_START
 from support.servers import S3Server, free_port
-from support.warehouse_copies import copy_warehouse
+from support.warehouse_copies import built_once, copy_warehouse
 
 from saas_warehouse.settings import Settings
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on a shared built warehouse or the built one's exports are `slow` (not in
-    `make test-fast`): building one is a full load + dbt run. The tests that read the built
-    warehouse run on one xdist worker (`--dist loadgroup`), so it is built once. Slow tests
-    are handed out first: the quick ones then even out the two workers' ends."""
+    `make test-fast`): building one is a full load + dbt run (once per session: the xdist
+    workers share it, support/warehouse_copies.py). Slow tests are handed out first: the
+    quick ones then even out the two workers' ends."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if {"built_warehouse", "built_landing", "first_day_warehouse"} & fixtures:
             item.add_marker(pytest.mark.slow)
-        if "built_warehouse" in fixtures:
-            item.add_marker(pytest.mark.xdist_group("built_warehouse"))
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
 
 
@@ -106,32 +105,41 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 @pytest.fixture(scope="session")
-def built_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The generated exports of the built warehouse (read-only)."""
-    from sample_exports import generate
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory that every xdist worker of this test session shares."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
 
-    root = tmp_path_factory.mktemp("built_landing")
-    generate(str(root), BUILT_START, BUILT_DAYS, tenants=BUILT_TENANTS, seed=11,
-             events_per_day=1500, progress=False)
-    return root
+
+def _build_range(warehouse_dir: Path, landing: Path, start: dt.date, days: int) -> None:
+    from orchestration.runner import run_range
+
+    settings = Settings(warehouse_url=f"chdb://{warehouse_dir / 'warehouse'}",
+                        landing_url=str(landing), dagster_home=str(warehouse_dir / "home"))
+    with dg.DagsterInstance.ephemeral() as test_instance:
+        run_range(settings, start, start + dt.timedelta(days=days - 1), instance=test_instance)
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory: pytest.TempPathFactory, built_landing: Path) -> Settings:
-    """`built_landing` loaded and built end to end (raw → bi) by one range run, once per
-    session. Read-only."""
-    from orchestration.runner import run_range
+def built_landing(shared_tmp: Path) -> Path:
+    """The generated exports of the built warehouse (read-only), one set for all workers."""
+    from sample_exports import generate
 
-    root = tmp_path_factory.mktemp("built")
-    settings = Settings(
-        warehouse_url=f"chdb://{root / 'warehouse'}",
-        landing_url=str(built_landing),
-        dagster_home=str(root / "dagster_home"),
-    )
-    with dg.DagsterInstance.ephemeral() as test_instance:
-        run_range(settings, BUILT_START, BUILT_START + dt.timedelta(days=BUILT_DAYS - 1),
-                  instance=test_instance)
-    return settings
+    return built_once(shared_tmp, "built_landing", lambda root: generate(
+        str(root), BUILT_START, BUILT_DAYS, tenants=BUILT_TENANTS, seed=11,
+        events_per_day=1500, progress=False))
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(
+    shared_tmp: Path, tmp_path_factory: pytest.TempPathFactory, built_landing: Path
+) -> Settings:
+    """`built_landing` loaded and built end to end (raw → bi) by one range run, once per
+    session; each worker reads its own copy. Read-only."""
+    shared = built_once(shared_tmp, "built_warehouse", lambda root: _build_range(
+        root, built_landing, BUILT_START, BUILT_DAYS))
+    source = Settings(f"chdb://{shared / 'warehouse'}", str(built_landing), "")
+    return copy_warehouse(source, tmp_path_factory.mktemp("built"), landing=False)
 
 
 @pytest.fixture
@@ -144,17 +152,13 @@ def built_warehouse_copy(
 
 @pytest.fixture(scope="session")
 def first_day_warehouse(
-    tmp_path_factory: pytest.TempPathFactory, sample_landing_template: Path
+    shared_tmp: Path, tmp_path_factory: pytest.TempPathFactory, sample_landing_template: Path
 ) -> Settings:
     """The sample exports' first day loaded and built end to end (raw → bi) by one in-process
-    run, once per worker: the reference "clean run" of the tests that build that day another
-    way, and a start for those that need a built day. Read-only: tests take `copy_warehouse`."""
-    from orchestration.runner import run_range
-
-    root = tmp_path_factory.mktemp("first_day")
-    settings = Settings(warehouse_url=f"chdb://{root / 'warehouse'}",
-                        landing_url=str(sample_landing_template),
-                        dagster_home=str(root / "dagster_home"))
-    with dg.DagsterInstance.ephemeral() as test_instance:
-        run_range(settings, SAMPLE_START, SAMPLE_START, instance=test_instance)
-    return settings
+    run, once per session: the reference "clean run" of the tests that build that day another
+    way, and a start for those that need a built day. Read-only: tests take `copy_warehouse`.
+    (Every worker generates the same sample exports; the warehouse keeps no path of them.)"""
+    shared = built_once(shared_tmp, "first_day", lambda root: _build_range(
+        root, sample_landing_template, SAMPLE_START, 1))
+    source = Settings(f"chdb://{shared / 'warehouse'}", str(sample_landing_template), "")
+    return copy_warehouse(source, tmp_path_factory.mktemp("first_day"), landing=False)
