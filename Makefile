@@ -11,9 +11,9 @@ PYTEST_WORKERS := -n 2 --dist worksteal
 
 .PHONY: install demo test test-fast screenshots lint dev bench clean chromium superset-demo
 
+# uv installs the same versions as pip would from pyproject.toml, ~5x faster (~16 s here).
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	# uv installs the same versions as pip from the same pyproject.toml, ~5x faster.
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
 	touch $(INSTALLED)

@@ -1,8 +1,8 @@
 {#-
-    The day window of an incremental run (run_var `start_date`, `end_date`: inclusive,
-    'YYYY-MM-DD'; one alone means that single day; macros/run_var.sql). Every model tagged `daily` filters its
-    reads with `partition_window(...)` and is rebuilt for exactly the days its output
-    covers (insert_overwrite on a per-day partition).
+    The day window of an incremental run (`start_date`, `end_date` from macros/run_var.sql:
+    inclusive, 'YYYY-MM-DD'; one alone means that single day). Every model tagged `daily`
+    filters its reads with `partition_window(...)` and is rebuilt for exactly the days its
+    output covers (insert_overwrite on a per-day partition).
 
     partition_window(column, lookback_days=0, lookahead_days=0) renders a WHERE condition:
       - `column between toDate(start) - lookback_days and toDate(end) + lookahead_days`
