@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+import waitress.wasyncore  # type: ignore[import-untyped]
+
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import serve_file
 from serving.access.limits import TenantLimits
@@ -41,8 +43,11 @@ REQUEST_LIMITS = {
 SHUTDOWN_SECONDS = 30  # in-flight queries may finish this long after SIGTERM
 
 
-class _Stop(Exception):
-    pass
+class _Stop(waitress.wasyncore.ExitNow):
+    """Raised by the SIGINT/SIGTERM handler wherever the event loop is. An ExitNow: waitress
+    re-raises it from a channel's handler; any other exception there is logged and swallowed
+    ("uncaptured python exception, closing channel"), and a SIGTERM that came while a client
+    closed its connection was lost (serve ran on until SIGKILL)."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -80,7 +85,6 @@ def require_loopback(host: str) -> None:
 
 def serve(settings: Settings, host: str, port: int) -> None:
     import waitress.server  # type: ignore[import-untyped]
-    import waitress.wasyncore  # type: ignore[import-untyped]
 
     # waitress warns of every request that waits for a worker thread ("Task queue depth is
     # N"), from its event loop and holding the task queue's lock: under BI load (more
