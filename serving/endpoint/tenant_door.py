@@ -39,7 +39,10 @@ TENANT_DATABASES = {None: BI_DATABASE, "default": BI_DATABASE, BI_DATABASE: BI_D
 _FINGERPRINT = ("SELECT arraySort(groupArray((name, toString(uuid), comment, "
                 "toString(metadata_modification_time)))) FROM system.tables "
                 "WHERE database = 'bi'")
-ATTEMPTS = 5  # a tenant query that ran while `bi` views were replaced runs again
+# A tenant query that ran while `bi` views were replaced runs again, for as long as a dbt
+# build takes to replace them in turn (a fixed number of attempts ran out under load).
+REPLACED_WAIT_SECONDS = 15.0
+RETRY_PAUSE_SECONDS = (0.05, 0.5)  # first pause, doubled up to the second
 
 
 @dataclass
@@ -89,10 +92,14 @@ class TenantDoor:
         before dbt's `CREATE OR REPLACE VIEW` exchanged it away read it unfiltered (every
         tenant's rows; tests/test_endpoint_load.py). An error is such a result too (it may
         quote a value of the unfiltered rows): it is answered only if nothing was replaced."""
-        for attempt in range(ATTEMPTS):
+        deadline = time.monotonic() + REPLACED_WAIT_SECONDS
+        attempt = 0
+        while attempt == 0 or time.monotonic() < deadline:
             if attempt:
-                time.sleep(0.05 * 2 ** (attempt - 1))  # a dbt build replaces views in turn
-            with nullcontext(handle) if attempt == 0 else self._fresh_handle() as current:
+                first, longest = RETRY_PAUSE_SECONDS
+                time.sleep(min(first * 2 ** (attempt - 1), longest))
+            attempt += 1
+            with nullcontext(handle) if attempt == 1 else self._fresh_handle() as current:
                 fingerprint = current.rows(_FINGERPRINT)
                 try:
                     outcome = self._run_once(current, login, request, fingerprint)
@@ -105,7 +112,8 @@ class TenantDoor:
                 if current.rows(_FINGERPRINT) == fingerprint:
                     return outcome
         raise ClickHouseError.make(
-            218, f"the bi views were replaced while the query ran, {ATTEMPTS} times: retry")
+            218, f"the bi views were replaced while the query ran, {attempt} times in "
+            f"{REPLACED_WAIT_SECONDS:g} s (a dbt build?): retry when it is done")
 
     def _run_once(self, handle: Handle, login: Login, request: Request,
                   fingerprint: Any) -> Outcome:
