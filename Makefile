@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-# Two pytest workers; an idle one takes tests from the other's queue (worksteal). The shared
-# built warehouses are built once for both (tests/conftest.py).
-PYTEST_WORKERS := -n 2 --dist worksteal
+# Two pytest workers, each handed the next test as it finishes one, in the order of
+# tests/conftest.py (longest first). The shared built warehouses are built once for both.
+PYTEST_WORKERS := -n 2 --dist load --maxschedchunk 1
 
 .PHONY: install demo test test-fast screenshots lint dev bench clean chromium superset-demo
 

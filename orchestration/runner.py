@@ -3,9 +3,11 @@ through the same job the daily schedule launches."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -33,6 +35,9 @@ class RunSummary:
     checks_passed: int
     checks_warned: int  # a warn-severity check that did not pass
     checks_failed: int  # a blocking (error-severity) check that did not pass
+    # "asset:check" of each check that did not pass, warned first
+    checks_not_passed: list[str] = field(default_factory=list)
+    log_file: Path | None = None  # dbt's log as it ran, when not streamed (a quiet run)
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
@@ -56,7 +61,8 @@ def run_range(
     """Materialize [start, end] in one run (the assets' single-run backfill policy).
 
     Logs go to Dagster's console logger, or, given a `progress` stream, only a progress bar
-    per step (and warnings) go there.
+    per step (and warnings) go there, and dbt's log (which dagster-dbt prints on stdout) goes
+    to a file under DAGSTER_HOME/logs (the summary's `log_file`).
     """
     if end < start:
         raise ValueError(f"--end {end} is before --start {start}")
@@ -71,23 +77,29 @@ def run_range(
     if selection is not None:
         job = job.get_subset(asset_selection=set(selection.resolve(defs.resolve_asset_graph())))
     started = dt.datetime.now()
-    result = job.execute_in_process(
-        instance=instance or dagster_instance(settings),
-        tags={
-            PARTITION_RANGE_START_TAG: start.isoformat(),
-            PARTITION_RANGE_END_TAG: end.isoformat(),
-        },
-        run_config={"loggers": {"progress": {}} if loggers
-                    else {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
-    )
+    log_file = (Path(settings.dagster_home) / "logs" / f"run-{started:%Y%m%dT%H%M%S}.log"
+                if handler else None)
+    with _stdout_to(log_file):
+        result = job.execute_in_process(
+            instance=instance or dagster_instance(settings),
+            tags={
+                PARTITION_RANGE_START_TAG: start.isoformat(),
+                PARTITION_RANGE_END_TAG: end.isoformat(),
+            },
+            run_config={"loggers": {"progress": {}} if loggers
+                        else {"console": {"config": {"log_level": "INFO"}}}},
+            raise_on_error=False,
+        )
     seconds = (dt.datetime.now() - started).total_seconds()
     if not result.success:
-        raise RunFailed(_first_failure(result))
+        where = f" (dbt's log: {log_file})" if log_file else ""
+        raise RunFailed(_first_failure(result) + where)
     checks = [
         e.asset_check_evaluation_data for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
+    not_passed = sorted((c for c in checks if not c.passed),
+                        key=lambda c: c.severity != dg.AssetCheckSeverity.WARN)
     return RunSummary(
         run_id=result.run_id,
         seconds=seconds,
@@ -97,7 +109,20 @@ def run_range(
                           for c in checks),
         checks_failed=sum(not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
                           for c in checks),
+        checks_not_passed=[f"{c.asset_key.to_user_string()}:{c.check_name}" for c in not_passed],
+        log_file=log_file,
     )
+
+
+@contextlib.contextmanager
+def _stdout_to(log_file: Path | None) -> Iterator[None]:
+    """This process's stdout into `log_file` meanwhile (None: left as it is)."""
+    if log_file is None:
+        yield
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        yield
 
 
 def step_totals(defs: dg.Definitions, days: int) -> dict[str, tuple[str, str, int]]:

@@ -88,10 +88,14 @@ def _run(settings: Settings, start: dt.date, end: dt.date, verbose: bool) -> Non
     print(
         f"run {summary.run_id} succeeded in {summary.seconds:.1f}s: "
         f"{summary.materializations} materializations; checks {summary.checks_passed} passed, "
-        f"{summary.checks_warned} warned, {summary.checks_failed} failed. Logs and the asset "
-        f"graph: `make dev` (Dagster UI, DAGSTER_HOME={settings.dagster_home})",
+        f"{summary.checks_warned} warned, {summary.checks_failed} failed",
         file=sys.stderr,
     )
+    for check in summary.checks_not_passed:
+        print(f"  did not pass: {check}", file=sys.stderr)
+    logs = f"dbt's log: {summary.log_file}; " if summary.log_file else ""
+    print(f"{logs}the run's events and the asset graph: `make dev` (Dagster UI, "
+          f"DAGSTER_HOME={settings.dagster_home})", file=sys.stderr)
     print_raw_counts(settings, start, end)
 
 

@@ -18,18 +18,39 @@ from support.warehouse_copies import built_once, copy_warehouse
 
 from saas_warehouse.settings import Settings
 
+# The longest tests (~40-120 s each, most of them Dagster runs) go first, so that the two
+# workers start on them together and the ~400 quick tests even out their ends. xdist hands
+# the first two to one worker and the next two to the other, then one test to whichever is
+# free (`--dist load --maxschedchunk 1`, Makefile): the first worker builds built_warehouse
+# and the second first_day_warehouse at once, and neither waits for the other's build.
+# A test missing here only runs later; a name that no longer exists orders nothing.
+LONGEST_FIRST = (
+    "test_server_and_embedded_enforce_the_same_profile",
+    "test_bi_views_match_the_oracle_when_days_load_in_chunks_and_out_of_order",
+    "test_kill_9_mid_load_then_8_bi_clients_see_old_or_new_while_the_next_run_repairs",
+    "test_a_run_through_serve_builds_what_an_in_process_run_builds",
+    "test_bi_views_match_the_oracle_after_a_reexport_and_a_full_refresh_from_the_shell",
+    "test_a_sixth_source_is_one_declaration_and_one_staging_model",
+    "test_dbt_failing_midway_keeps_raw_and_recovers",
+    "test_two_runs_for_the_same_day_take_turns",
+    "test_dagster_ui_serves_the_asset_graph",
+    "test_unreachable_s3_fails_with_a_clear_message",
+)
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on a shared built warehouse or the built one's exports are `slow` (not in
     `make test-fast`): building one is a full load + dbt run (once per session: the xdist
-    workers share it, support/warehouse_copies.py). Slow tests are handed out first: the
-    quick ones then even out the two workers' ends."""
+    workers share it, support/warehouse_copies.py). The longest go first, then the other
+    slow ones, then the quick ones."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if {"built_warehouse", "built_landing", "first_day_warehouse"} & fixtures:
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None,
+                                 rank.get(item.originalname, len(rank))))  # stable
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,6 @@
 -- Every user active on a day is new, returning or resurrecting, exactly one of them.
+-- It reads several models: the one it checks in Dagster (an asset check) is named here.
+{{ config(meta={'dagster': {'ref': {'name': 'user_lifecycle_daily'}}}) }}
 select
     lifecycle.tenant_id,
     lifecycle.date,

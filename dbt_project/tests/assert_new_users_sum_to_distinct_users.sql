@@ -1,4 +1,6 @@
 -- Every user is new exactly once: new_users summed over all days = distinct users ever active.
+-- It reads several models: the one it checks in Dagster (an asset check) is named here.
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_tenant_daily'}}}) }}
 with
 
 new_users as (

@@ -1,4 +1,6 @@
 -- Every rate of the bi views is a fraction in [0, 1].
+-- It reads several models: the one it checks in Dagster (an asset check) is named here.
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_tenant_daily'}}}) }}
 {%- set rates = [
     ('kpi_tenant_daily', 'api_error_rate'),
     ('funnel_daily', 'conversion_rate'),

@@ -4,6 +4,7 @@ and read the embedded warehouse it built."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,10 +14,21 @@ import clickhouse_connect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO_ROOT / "dbt_project"
+SAVED_PARSE = DBT_PROJECT / "target" / "partial_parse.msgpack"
+
+
+def seed_partial_parse(target: Path) -> None:
+    """Start `target` from the repo's saved parse when it has none (what a CI cache of target/
+    gives): dbt then parses only the files that differ, and everything if the project or the
+    profile does (it checks). Saves a ~5 s full parse per test project."""
+    if SAVED_PARSE.exists() and not (target / SAVED_PARSE.name).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SAVED_PARSE, target / SAVED_PARSE.name)
 
 
 def dbt(args: list[str], project_dir: Path, tmp: Path, **env: str) -> subprocess.CompletedProcess:
     """Run the dbt CLI of this interpreter's environment; target/ and logs/ stay in `tmp`."""
+    seed_partial_parse(tmp / "dbt_target")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     full_env.update(
         DBT_PROFILES_DIR=str(project_dir),

@@ -83,12 +83,13 @@ class ChdbCredentials(ClickHouseCredentials):
 
     def _connection_keys(self):
         # dbt hashes these keys' values to decide whether its saved partial parse still holds
-        # (ManifestStateCheck.profile_hash). The engine's directory changes nothing dbt parses:
-        # with it, every build of another warehouse (each test's, a copy) re-parsed the whole
-        # project (~4 s). (`dbt debug` lists these keys too: it no longer shows the directory.)
+        # (ManifestStateCheck.profile_hash). The engine's directory and its config files (absolute
+        # paths) change nothing dbt parses: with them, every build of another warehouse (each
+        # test's) or of a project moved or cloned elsewhere (a CI checkout with a cached
+        # target/) re-parsed the whole project (~5 s). `dbt debug` lists these keys too.
         if not self.embedded:
             return super()._connection_keys()
-        return ("config_file", "users_config", "schema", "custom_settings", "use_lw_deletes")
+        return ("schema", "custom_settings", "use_lw_deletes")
 
 
 def _engine_config_loading(users_file: str) -> str:
