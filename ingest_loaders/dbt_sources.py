@@ -31,9 +31,6 @@ sources:
     schema: raw
     config:
       loaded_at_field: _loaded_at
-      freshness:
-        warn_after: {count: 36, period: hour}
-        error_after: {count: 72, period: hour}
     tables:
 """
 
@@ -49,6 +46,9 @@ def _table(source: Source) -> list[str]:
         f"        description: {_text(source.description)}",
         "        config:",
         f"          meta: {{dagster: {{asset_key: [\"raw\", \"{source.name}\"]}}}}",
+        "          freshness:",
+        f"            warn_after: {{count: {source.freshness.warn_after_hours}, period: hour}}",
+        f"            error_after: {{count: {source.freshness.error_after_hours}, period: hour}}",
         "        columns:",
     ]
     for column in source.columns:

@@ -11,6 +11,15 @@ FIRST_DAY = "2024-01-01"
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")
 
+# The daily schedule builds yesterday at this hour (UTC); the bi views are late when that run
+# has not materialized them `BUILD_HOURS` later (their Dagster freshness policy).
+SCHEDULE_HOUR_UTC = 2
+BUILD_HOURS = 4
+bi_freshness = dg.FreshnessPolicy.cron(
+    deadline_cron=f"0 {SCHEDULE_HOUR_UTC + BUILD_HOURS} * * *",
+    lower_bound_delta=dt.timedelta(hours=BUILD_HOURS),
+)
+
 # Embedded chDB allows one process at a time: every step that opens the warehouse takes a
 # slot in this pool (limit 1 in dagster.yaml; raise it for a ClickHouse server).
 WAREHOUSE_POOL = "warehouse"

@@ -85,6 +85,14 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """How late a source's newest load may be (hours since it was last loaded): the export
+    is late past `warn_after_hours`, and missing past `error_after_hours`."""
+    warn_after_hours: int = 36
+    error_after_hours: int = 72
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     file_format: FileFormat
@@ -98,6 +106,7 @@ class Source:
     # What identifies one delivery within a day: the id column, unless the id is unique
     # only within another column (users: within the tenant).
     delivery_key: tuple[str, ...] = ()
+    freshness: Freshness = Freshness()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -185,7 +194,19 @@ def read_declaration(path: Path) -> Source:
         schema_policy=_choice(path, "schema_policy", raw.get("schema_policy", "evolve"),
                               get_args(SchemaPolicy)),
         delivery_key=delivery_key,
+        freshness=_freshness(path, raw.get("freshness") or {}),
     )
+
+
+def _freshness(path: Path, raw: dict[str, Any]) -> Freshness:
+    hours = {**Freshness().__dict__, **raw}
+    if set(hours) != set(Freshness().__dict__) or not all(
+            isinstance(h, int) and h > 0 for h in hours.values()) \
+            or hours["warn_after_hours"] >= hours["error_after_hours"]:
+        raise DeclarationError(
+            f"{path}: freshness is {raw!r}; expected warn_after_hours and error_after_hours, "
+            "whole hours, warn before error")
+    return Freshness(**hours)
 
 
 @cache

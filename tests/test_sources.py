@@ -68,6 +68,9 @@ def test_tables_and_suites_follow_the_declaration(tmp_path: Path) -> None:
     (lambda d: d.update(order_by=["nope"]), "order_by must name declared columns"),
     (lambda d: d["columns"][0].update(rules=[{"between": 1}]), "column event_id has a rule"),
     (lambda d: d.update(name="events"), "name is 'events'; it must be 'product_events'"),
+    (lambda d: d.update(freshness={"warn_after_hours": 72, "error_after_hours": 36}),
+     "freshness is .*warn before error"),
+    (lambda d: d.update(freshness={"warn_after": 1}), "freshness is .*warn_after_hours"),
 ])
 def test_a_declaration_mistake_names_the_file_and_the_key(tmp_path: Path, edit, message) -> None:
     declaration = yaml.safe_load((REPO_ROOT / "sources" / "product_events.yml").read_text())

@@ -80,6 +80,9 @@ def _asset_decorator(source: Source, key: dg.AssetKey) -> Callable[..., dg.Asset
             output_required=False,  # a range with a day missing materializes its days one by one
             retry_policy=TRANSIENT_RETRY,
             pool=WAREHOUSE_POOL,
+            freshness_policy=dg.FreshnessPolicy.time_window(
+                fail_window=dt.timedelta(hours=source.freshness.error_after_hours),
+                warn_window=dt.timedelta(hours=source.freshness.warn_after_hours)),
             metadata={
                 "dagster/table_name": source.table,
                 "dagster/column_schema": _column_schema(source),

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
-from orchestration.partitions import daily_partitions
+from orchestration.partitions import bi_freshness, daily_partitions
 
 OWNERS = ["team:analytics-engineering"]
 
@@ -32,7 +32,10 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         Through the spec, as dagster-dbt's own DbtProjectComponent translates, not through
         its `get_partitions_def`, which it marks internal."""
         spec = super().get_asset_spec(manifest, unique_id, project)
-        if "daily" in self.get_resource_props(manifest, unique_id).get("tags", ()):
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("resource_type") == "model" and props.get("schema") == "bi":
+            spec = spec.replace_attributes(freshness_policy=bi_freshness)  # the daily build's
+        if "daily" in props.get("tags", ()):
             return spec.replace_attributes(partitions_def=daily_partitions)
         return spec
 
