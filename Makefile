@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 # tests/conftest.py (longest first). The shared built warehouses are built once for both.
 PYTEST_WORKERS := -n 2 --dist load --maxschedchunk 1
 
-.PHONY: install demo test test-fast screenshots lint dev bench clean chromium superset-demo
+.PHONY: install demo test test-fast ci screenshots lint dev bench clean chromium superset-demo
 
 # uv installs the same versions as pip would from pyproject.toml, several times faster; like
 # pip, it compiles the bytecode at install (else each of the tests' many processes compiles
@@ -34,6 +34,12 @@ test: lint chromium
 ## The inner loop (under a minute here): unit and single-load tests, no full builds (-m "not slow").
 test-fast: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_WORKERS) -m "not slow" -q --durations=5
+
+## A pull request's dbt CI: the models changed since BASE and everything downstream, with
+## their tests (docs/ci.md).
+BASE ?= main
+ci: $(INSTALLED)
+	$(BIN)/saas-warehouse ci --base $(BASE)
 
 ## Refresh docs/screenshots/ (tests write theirs to a temporary directory).
 screenshots: chromium $(INSTALLED)

@@ -16,6 +16,7 @@ EPILOG = """examples:
   saas-warehouse run --start 2026-10-01 --end 2026-10-30
   saas-warehouse query "SELECT count() FROM raw.product_events"
   saas-warehouse demo
+  saas-warehouse ci --base origin/main
   saas-warehouse report --tenant tnt_146473bb --out report.html
 
 settings (environment): WAREHOUSE_URL, LANDING_URL, AWS_*, DAGSTER_HOME — see README.md
@@ -57,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (run, demo):
         command.add_argument("--verbose", action="store_true",
                              help="stream Dagster's and dbt's logs instead of progress bars")
+
+    ci = sub.add_parser(
+        "ci",
+        help="build and test the dbt models changed since a base ref (a pull request's CI)",
+        description="Builds the base ref on sample exports once (cached in .ci-cache/), then "
+        "`dbt build --select state:modified+` on a copy of its warehouse: the changed models, "
+        "everything downstream and their tests. Fails naming every failed model and test. "
+        "See docs/ci.md.",
+    )
+    ci.add_argument("--base", default="main",
+                    help="the ref to compare with, e.g. origin/main (default: main)")
 
     query = sub.add_parser(
         "query",

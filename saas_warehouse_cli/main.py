@@ -30,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run(settings, args.start, args.end, args.verbose)
         elif args.command == "demo":
             _demo(settings, args.verbose)
+        elif args.command == "ci":
+            from saas_warehouse_cli.ci import run_ci
+
+            run_ci(args.base)
         elif args.command == "query":
             _query(settings, args.sql, args.format, args.tenant)
         elif args.command == "report":

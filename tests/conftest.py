@@ -31,6 +31,7 @@ LONGEST_FIRST = (
     "test_a_run_through_serve_builds_what_an_in_process_run_builds",
     "test_bi_views_match_the_oracle_after_a_reexport_and_a_full_refresh_from_the_shell",
     "test_a_sixth_source_is_one_declaration_and_one_staging_model",
+    "test_ci_builds_what_changed_and_fails_naming_a_broken_test",
     "test_dbt_failing_midway_keeps_raw_and_recovers",
     "test_two_runs_for_the_same_day_take_turns",
     "test_dagster_ui_serves_the_asset_graph",
