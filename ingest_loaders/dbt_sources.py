@@ -53,10 +53,12 @@ def _table(source: Source) -> list[str]:
     ]
     for column in source.columns:
         lines.append(f"          - name: {column.name}")
+        lines.append(f"            data_type: {_text(column.ch_type)}")
         lines.append(f"            description: {_text(column.description)}")
-    for name, _type in LINEAGE_COLUMNS:
+    for name, ch_type in LINEAGE_COLUMNS:
         doc = "{{ doc('raw" + name + "') }}"
-        lines.append(f"          - {{name: {name}, description: {_text(doc)}}}")
+        lines.append(f"          - {{name: {name}, data_type: {_text(ch_type)}, "
+                     f"description: {_text(doc)}}}")
     return lines
 
 

@@ -21,6 +21,7 @@ from saas_warehouse.settings import REPO_ROOT, Settings
 # with a single-run policy launches).
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+KEPT_RUN_LOGS = 20  # a quiet run's dbt logs under DAGSTER_HOME/logs: the newest are kept
 
 
 class RunFailed(RuntimeError):
@@ -121,6 +122,8 @@ def _stdout_to(log_file: Path | None) -> Iterator[None]:
         yield
         return
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    for old in sorted(log_file.parent.glob("run-*.log"))[:-KEPT_RUN_LOGS]:  # names sort by time
+        old.unlink(missing_ok=True)
     with log_file.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         yield
 

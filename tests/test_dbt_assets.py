@@ -174,3 +174,32 @@ def test_an_unpartitioned_model_materializes_without_a_day(
         (tenants["tenant_id"].nunique(),)
     ]
     assert not elsewhere.exists()
+
+
+def test_every_dbt_asset_shows_its_columns_with_the_types_the_warehouse_has(
+    built_warehouse: Settings,
+) -> None:
+    """Dagster's asset pages list each model's and source's columns with their types (the
+    `data_type` declared in the models' yml, the raw tables' types generated from sources/):
+    every column the built relation has, named and typed as it is there."""
+    graph = build_definitions(built_warehouse).resolve_asset_graph()
+    built: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for database, table, name, ch_type in query(
+            built_warehouse.warehouse_url, "SELECT database, table, name, type FROM "
+            "system.columns WHERE database IN ('raw', 'staging', 'analytics', 'bi') "
+            "ORDER BY database, table, position"):
+        built.setdefault((database, table), []).append((name, ch_type))
+    shown = 0
+    for key in graph.get_all_asset_keys():
+        if key.path[0] not in ("raw", "staging", "analytics", "bi") or len(key.path) != 2:
+            continue
+        node = graph.get(key)
+        schema = node.metadata.get("dagster/column_schema")
+        relation = built.get((key.path[0], key.path[1]))
+        if relation is None or key.path[0] == "raw" and schema is None:
+            continue  # a seed's table, or an asset of no relation
+        assert schema is not None, key
+        columns = {c.name: c.type for c in schema.columns}
+        assert columns == dict(relation), (key, set(columns.items()) ^ set(relation))
+        shown += 1
+    assert shown >= 40  # the 5 raw tables and every model

@@ -10,7 +10,6 @@ from clickhouse_connect.driver.client import Client
 from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load_days import LOAD_WORKERS, load_days
 from ingest_loaders.quality import validate_days, warm_up
-from ingest_loaders.read_sql import base_type
 from ingest_loaders.results import DayStatus
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.raw.checks import check_results, check_specs, range_stop_reason
@@ -22,7 +21,7 @@ from orchestration.raw.metadata import (
     run_metadata,
 )
 from orchestration.resources import LandingResource, WarehouseResource
-from saas_warehouse.sources import Source
+from saas_warehouse.sources import LINEAGE_COLUMNS, Source
 
 # Transient errors (network, S3 5xx, a busy server) are retried; terminal ones raise
 # dg.Failure(allow_retries=False) and are not.
@@ -53,12 +52,15 @@ def landing_spec(source: Source) -> dg.AssetSpec:
 
 
 def _column_schema(source: Source) -> dg.TableSchema:
+    """The raw table's columns as the UI lists them: the declared ones with their table types,
+    then the loader's lineage columns."""
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(c.name, base_type(c.ch_type), constraints=dg.TableColumnConstraints(
-                nullable=not c.required
-            ))
-            for c in source.columns
+            *(dg.TableColumn(c.name, c.ch_type, description=c.description,
+                             constraints=dg.TableColumnConstraints(nullable=not c.required))
+              for c in source.columns),
+            *(dg.TableColumn(name, ch_type, description="lineage: set by the loader")
+              for name, ch_type in LINEAGE_COLUMNS),
         ]
     )
 
