@@ -17,7 +17,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.freshness import FreshnessState
 from support.browser import SCREENSHOTS, needs_chromium, png_size, screenshot
+from support.freshness import freshness_at
 from support.samples import SAMPLE_START
 from support.servers import free_port
 
@@ -28,6 +30,8 @@ from saas_warehouse.settings import REPO_ROOT, Settings
 pytestmark = [pytest.mark.slow, needs_chromium]
 
 LAYERS = ("landing", "raw", "staging", "analytics", "bi")
+LATE_ASSET = dg.AssetKey(["raw", "users"])
+LATE_HOURS = 80  # past the declared error_after_hours (72)
 STARTUP_SECONDS = 240
 
 
@@ -48,14 +52,19 @@ def _asset_keys(base: str) -> set[tuple[str, ...]]:
 
 
 @pytest.fixture
-def dagster_home(settings: Settings, tmp_path: Path) -> Path:
-    """An instance in tmp holding one materialized raw day (the `raw` group, no dbt)."""
+def dagster_home(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An instance in tmp holding one materialized raw day (the `raw` group, no dbt), whose
+    freshness the daemon evaluated as it would 3 days later with no new export (late)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("WAREHOUSE_URL", settings.warehouse_url)  # the code location's
+    monkeypatch.setenv("LANDING_URL", settings.landing_url)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         run_range(settings, SAMPLE_START, SAMPLE_START, instance=instance,
                   selection=dg.AssetSelection.groups("raw"))
+        late = freshness_at(instance, time.time() + LATE_HOURS * 3600, [LATE_ASSET])
+    assert late == {LATE_ASSET: FreshnessState.FAIL}
     return home
 
 
@@ -115,12 +124,30 @@ def test_dagster_ui_serves_the_asset_graph(webserver: str) -> None:
     }""")["assetOrError"]["assetMaterializations"]
     assert [m["partition"] for m in materialized] == [SAMPLE_START.isoformat()]
 
+    # What the asset pages show: the late export, and the views' columns with their types.
+    nodes = _graphql(webserver, """{
+      assetNodes(assetKeys: [{path: ["raw", "users"]}, {path: ["bi", "kpi_tenant_daily"]}]) {
+        assetKey { path }
+        freshnessStatusInfo { freshnessStatus }
+        metadataEntries { ... on TableSchemaMetadataEntry { schema { columns { name type } } } }
+      }
+    }""")["assetNodes"]
+    by_key = {tuple(n["assetKey"]["path"]): n for n in nodes}
+    assert by_key[("raw", "users")]["freshnessStatusInfo"]["freshnessStatus"] == "DEGRADED"
+    columns = next(e["schema"]["columns"] for e in by_key[("bi", "kpi_tenant_daily")]
+                   ["metadataEntries"] if e)
+    assert {"name": "dau", "type": "UInt64"} in columns
+    assert all(c["type"] != "?" for c in columns)
+
     location = "__repository__@orchestration.definitions:defs"
     shots = {
         "dagster-asset-graph": (f"{webserver}/asset-groups", 1600, 900),
         "dagster-group-raw": (f"{webserver}/locations/{location}/asset-groups/raw", 1400, 1000),
         "dagster-asset-raw-product_events": (f"{webserver}/assets/raw/product_events", 1400,
                                              1200),
+        "dagster-asset-raw-users-late": (f"{webserver}/assets/raw/users", 1400, 1000),
+        "dagster-asset-bi-kpi_tenant_daily": (f"{webserver}/assets/bi/kpi_tenant_daily", 1400,
+                                              1400),
     }
     for name, (url, width, height) in shots.items():
         png = screenshot(url, SCREENSHOTS / f"{name}.png", width=width, height=height,

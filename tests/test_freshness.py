@@ -6,45 +6,22 @@ daemon over the project's code location, at times after the last load)."""
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from dagster._core.definitions.freshness import FreshnessState
-from dagster._core.remote_origin import InProcessCodeLocationOrigin
-from dagster._core.test_utils import (
-    InProcessTestWorkspaceLoadTarget,
-    create_test_daemon_workspace_context,
-    freeze_time,
-)
-from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-from dagster._daemon.freshness import FreshnessDaemon
+from support.freshness import freshness_at
 from support.samples import SAMPLE_START
 
 from orchestration.definitions import build_definitions
 from orchestration.partitions import BUILD_HOURS, SCHEDULE_HOUR_UTC
 from orchestration.runner import run_range
-from saas_warehouse.settings import REPO_ROOT, Settings
+from saas_warehouse.settings import Settings
 from saas_warehouse.sources import load_sources
 
 HOUR = 3600.0
-
-
-def freshness_at(instance: dg.DagsterInstance, when: float,
-                 keys: list[dg.AssetKey]) -> dict[dg.AssetKey, FreshnessState]:
-    """The freshness states after one iteration of the daemon at `when` (a timestamp)."""
-    origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(executable_path=sys.executable, working_directory=str(REPO_ROOT),
-                             module_name="orchestration.definitions", attribute="defs"),
-        location_name="saas_warehouse")
-    with freeze_time(when), create_test_daemon_workspace_context(
-            InProcessTestWorkspaceLoadTarget(origin), instance) as workspace:
-        list(FreshnessDaemon().run_iteration(workspace))
-    records = instance.get_freshness_state_records(keys)
-    return {key: records[key].freshness_state if key in records else FreshnessState.UNKNOWN
-            for key in keys}
 
 
 def test_every_raw_asset_has_its_declared_freshness_and_bi_the_schedules() -> None:
