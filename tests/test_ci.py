@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support.dbt_cli import seed_partial_parse
-
-from saas_warehouse.settings import REPO_ROOT
+from support.dbt_cli import copy_project
 
 pytestmark = pytest.mark.slow  # the base is one `saas-warehouse run` of three sample days
 
@@ -25,14 +22,7 @@ CHANGED_MODEL = "fct_tenant_kpis_daily"
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """The tracked files in a git repository of their own, committed: the base."""
-    root = tmp_path / "project"
-    tracked = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True,
-                             text=True, check=True).stdout.split()
-    for name in tracked:
-        if (REPO_ROOT / name).is_file() and not name.startswith("docs/"):
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, root / name)
-    seed_partial_parse(root / "dbt_project" / "target")
+    root = copy_project(tmp_path / "project")
     for args in (["init", "-q"], ["add", "-A"],
                  ["-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm",
                   "base"]):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from support import small_exports as sx
-from support.dbt_cli import seed_partial_parse
+from support.dbt_cli import copy_project
 
 from ingest_loaders.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
 from ingest_loaders.quality.suites import expectations
@@ -114,14 +114,7 @@ where _delivery = 1
 def test_a_sixth_source_is_one_declaration_and_one_staging_model(
     sample_landing_template: Path, tmp_path: Path
 ) -> None:
-    project = tmp_path / "project"
-    tracked = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True,
-                             text=True, check=True).stdout.split()
-    for name in tracked:
-        if (REPO_ROOT / name).is_file() and not name.startswith("docs/"):
-            (project / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, project / name)
-    seed_partial_parse(project / "dbt_project" / "target")
+    project = copy_project(tmp_path / "project")
     (project / "sources" / "feature_flags.yml").write_text(FLAGS_DECLARATION)
     model = project / "dbt_project" / "models" / "staging" / "flags"
     model.mkdir()

@@ -26,6 +26,20 @@ def seed_partial_parse(target: Path) -> None:
         shutil.copyfile(SAVED_PARSE, target / SAVED_PARSE.name)
 
 
+def copy_project(root: Path) -> Path:
+    """The repository's tracked files (but docs/) copied to `root`, dbt's saved parse with
+    them: a project to change freely (its packages, sources/ and dbt project are the ones
+    a command run from `root` imports)."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    for name in tracked:
+        if (REPO_ROOT / name).is_file() and not name.startswith("docs/"):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, root / name)
+    seed_partial_parse(root / "dbt_project" / "target")
+    return root
+
+
 def dbt(args: list[str], project_dir: Path, tmp: Path, **env: str) -> subprocess.CompletedProcess:
     """Run the dbt CLI of this interpreter's environment; target/ and logs/ stay in `tmp`."""
     seed_partial_parse(tmp / "dbt_target")
