@@ -9,7 +9,7 @@ assets and dbt's `source()` entries are all derived from it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -199,9 +199,9 @@ def read_declaration(path: Path) -> Source:
 
 
 def _freshness(path: Path, raw: dict[str, Any]) -> Freshness:
-    hours = {**Freshness().__dict__, **raw}
-    if set(hours) != set(Freshness().__dict__) or not all(
-            isinstance(h, int) and h > 0 for h in hours.values()) \
+    hours = {**asdict(Freshness()), **raw}
+    whole = all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hours.values())
+    if set(hours) != set(asdict(Freshness())) or not whole \
             or hours["warn_after_hours"] >= hours["error_after_hours"]:
         raise DeclarationError(
             f"{path}: freshness is {raw!r}; expected warn_after_hours and error_after_hours, "

@@ -33,6 +33,7 @@ CACHE = ".ci-cache"
 CI_START, CI_DAYS = dt.date(2026, 10, 1), 3
 CI_SHAPE = {"tenants": 8, "seed": 7, "events_per_day": 1500}
 FAILED = ("error", "fail", "runtime error")
+KEPT_BASES = 5  # cached base builds kept in .ci-cache/, the most recently used
 
 
 class CiFailed(RuntimeError):
@@ -60,6 +61,8 @@ def run_ci(base: str, repo: Path = REPO_ROOT, out=sys.stderr) -> list[Built]:
     else:
         print(f"base {base} ({sha[:10]}): building it on sample exports, once ...", file=out)
         build_base(repo, sha, cache)
+    (cache / "built").touch()  # used now: the last to go
+    _prune_bases(repo / CACHE)
     with tempfile.TemporaryDirectory(prefix="saas-warehouse-ci-") as tmp:
         warehouse = Path(tmp) / "warehouse"
         shutil.copytree(cache / "warehouse", warehouse, symlinks=True)
@@ -101,8 +104,9 @@ def build_base(repo: Path, sha: str, cache: Path) -> None:
              "--end", last.isoformat()], cwd=tree, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             shutil.rmtree(cache, ignore_errors=True)
+            last_line = (done.stderr.strip().splitlines() or ["no message"])[-1]
             raise CiFailed(f"the base {sha[:10]} does not build on the sample exports: "
-                           f"{done.stderr.strip().splitlines()[-1:]}")
+                           f"{last_line}")
         (cache / "state").mkdir(parents=True)
         shutil.copyfile(tree / "dbt_project" / "target" / "manifest.json",
                         cache / "state" / "manifest.json")
@@ -138,6 +142,14 @@ def _build_modified(repo: Path, warehouse: Path, state: Path, target: Path,
         shutil.copyfile(target / name, kept / name)
     return [Built(r["unique_id"], r["status"], r["execution_time"])
             for r in json.loads(results.read_text())["results"]]
+
+
+def _prune_bases(cache: Path) -> None:
+    """All but the KEPT_BASES most recently used base builds removed."""
+    bases = sorted((p for p in cache.iterdir() if (p / "built").exists()),
+                   key=lambda p: (p / "built").stat().st_mtime)
+    for old in bases[:-KEPT_BASES]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _clean_env() -> dict[str, str]:

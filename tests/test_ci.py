@@ -93,3 +93,17 @@ def test_ci_builds_what_changed_and_fails_naming_a_broken_test(repo: Path) -> No
     assert failed == ["test.saas_warehouse.assert_no_active_tenants"], results
     assert "error: failed: test.saas_warehouse.assert_no_active_tenants" in done.stderr
     assert not any(r["unique_id"].startswith("model.") for r in results)
+
+
+def test_the_cache_keeps_the_most_recently_used_bases(tmp_path: Path) -> None:
+    from saas_warehouse_cli.ci import KEPT_BASES, _prune_bases
+
+    for age in range(KEPT_BASES + 2):
+        base = tmp_path / f"base{age}"
+        base.mkdir()
+        (base / "built").touch()
+        os.utime(base / "built", (1e9 - age, 1e9 - age))  # base0 used last
+    (tmp_path / "dbt.log").touch()  # an artifact, not a base
+    _prune_bases(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        *(f"base{age}" for age in range(KEPT_BASES)), "dbt.log"]
