@@ -11,6 +11,11 @@ from saas_warehouse.contract import plans
 DEMO_START = dt.date(2026, 10, 1)
 DEMO_DAYS = 30
 
+CI_DESCRIPTION = (
+    "Builds the base ref on sample exports once (cached in .ci-cache/), then `dbt build "
+    "--select state:modified+` on a copy of its warehouse: the changed models, everything "
+    "downstream and their tests. Fails naming every failed model and test. See docs/ci.md.")
+
 EPILOG = """examples:
   saas-warehouse generate --start 2026-10-01 --days 30
   saas-warehouse run --start 2026-10-01 --end 2026-10-30
@@ -59,14 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--verbose", action="store_true",
                              help="stream Dagster's and dbt's logs instead of progress bars")
 
-    ci = sub.add_parser(
-        "ci",
-        help="build and test the dbt models changed since a base ref (a pull request's CI)",
-        description="Builds the base ref on sample exports once (cached in .ci-cache/), then "
-        "`dbt build --select state:modified+` on a copy of its warehouse: the changed models, "
-        "everything downstream and their tests. Fails naming every failed model and test. "
-        "See docs/ci.md.",
-    )
+    ci = sub.add_parser("ci", help="build and test the dbt models changed since a base ref "
+                        "(a pull request's CI)", description=CI_DESCRIPTION)
     ci.add_argument("--base", default="main",
                     help="the ref to compare with, e.g. origin/main (default: main)")
 
