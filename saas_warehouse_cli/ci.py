@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.transform.project import dbt_executable, seed_partial_parse
 from saas_warehouse.settings import REPO_ROOT
 
 CACHE = ".ci-cache"
@@ -121,17 +122,14 @@ def _build_modified(repo: Path, warehouse: Path, state: Path, target: Path,
     log = kept / "dbt.log"
     for name in ("run_results.json", "manifest.json"):
         (kept / name).unlink(missing_ok=True)
-    saved = project / "target" / "partial_parse.msgpack"
-    if saved.exists():  # dbt checks it still holds, and parses what differs
-        target.mkdir(parents=True)
-        shutil.copyfile(saved, target / saved.name)
+    seed_partial_parse(target, project)
     last = CI_START + dt.timedelta(days=CI_DAYS - 1)
     env = {**_clean_env(), "WAREHOUSE_URL": f"chdb://{warehouse}",
            "SAAS_WAREHOUSE_START_DATE": CI_START.isoformat(),
            "SAAS_WAREHOUSE_END_DATE": last.isoformat()}
     with log.open("w", encoding="utf-8") as out:
         subprocess.run(
-            [sys.executable, "-m", "dbt.cli.main", "build", "--select", "state:modified+",
+            [dbt_executable(), "build", "--select", "state:modified+",
              "--state", str(state), "--target-path", str(target), "--project-dir", str(project),
              "--profiles-dir", str(project)],
             cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -10,6 +10,7 @@ test after an edit never builds assets from a stale manifest.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,16 @@ def dbt_executable() -> str:
     """The dbt installed beside this Python, whether or not its venv is on PATH."""
     beside = Path(sys.executable).with_name("dbt")
     return str(beside) if beside.exists() else "dbt"
+
+
+def seed_partial_parse(target: Path, project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Start a fresh dbt target directory from the project's saved parse (what a CI cache of
+    target/ gives): dbt checks it still holds and parses only the files that differ, instead
+    of the whole project (~5 s). Nothing when `target` has one or the project has none."""
+    saved = project_dir / "target" / "partial_parse.msgpack"
+    if saved.exists() and not (target / saved.name).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(saved, target / saved.name)
 
 
 def new_dbt_project() -> DbtProject:

@@ -12,18 +12,10 @@ from pathlib import Path
 
 import clickhouse_connect
 
+from orchestration.transform.project import seed_partial_parse
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO_ROOT / "dbt_project"
-SAVED_PARSE = DBT_PROJECT / "target" / "partial_parse.msgpack"
-
-
-def seed_partial_parse(target: Path) -> None:
-    """Start `target` from the repo's saved parse when it has none (what a CI cache of target/
-    gives): dbt then parses only the files that differ, and everything if the project or the
-    profile does (it checks). Saves a ~5 s full parse per test project."""
-    if SAVED_PARSE.exists() and not (target / SAVED_PARSE.name).exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(SAVED_PARSE, target / SAVED_PARSE.name)
 
 
 def copy_project(root: Path) -> Path:
