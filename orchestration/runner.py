@@ -22,6 +22,16 @@ from saas_warehouse.settings import REPO_ROOT, Settings
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 KEPT_RUN_LOGS = 20  # a quiet run's dbt logs under DAGSTER_HOME/logs: the newest are kept
+# An instance that keeps its runs' events in memory, for runs whose history nobody reads
+# afterwards (`saas-warehouse ci`'s base build, tests): storing a run's ~700 events in
+# DAGSTER_HOME's sqlite files costs ~7 s of CPU.
+THROWAWAY_INSTANCE = """\
+event_log_storage:
+  module: dagster._core.storage.event_log
+  class: InMemoryEventLogStorage
+telemetry:
+  enabled: false
+"""
 
 
 class RunFailed(RuntimeError):
@@ -48,6 +58,13 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     return dg.DagsterInstance.from_config(str(home))
+
+
+def throwaway_dagster_home(home: Path) -> Path:
+    """`home` as a DAGSTER_HOME whose runs' events are not kept (THROWAWAY_INSTANCE)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(THROWAWAY_INSTANCE)
+    return home
 
 
 def run_range(

@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.runner import throwaway_dagster_home
 from orchestration.transform.project import dbt_executable, seed_partial_parse
 from saas_warehouse.settings import REPO_ROOT
 
@@ -98,7 +99,8 @@ def build_base(repo: Path, sha: str, cache: Path) -> None:
         generate(str(landing), CI_START, CI_DAYS, progress=False, **CI_SHAPE)
         last = CI_START + dt.timedelta(days=CI_DAYS - 1)
         env = {**_clean_env(), "WAREHOUSE_URL": f"chdb://{cache / 'warehouse'}",
-               "LANDING_URL": str(landing), "DAGSTER_HOME": str(Path(tmp) / "dagster"),
+               "LANDING_URL": str(landing),
+               "DAGSTER_HOME": str(throwaway_dagster_home(Path(tmp) / "dagster")),
                "PYTHONPATH": str(tree)}  # the base's own code, not this tree's
         done = subprocess.run(
             [sys.executable, "-m", "saas_warehouse_cli", "run", "--start", CI_START.isoformat(),

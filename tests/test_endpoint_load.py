@@ -35,6 +35,7 @@ from support.samples import SAMPLE_START
 from support.warehouse_copies import copy_warehouse
 from support.warehouse_reads import raw_counts
 
+from orchestration.runner import throwaway_dagster_home
 from saas_warehouse.settings import Settings
 from saas_warehouse.sources import load_sources
 from saas_warehouse.warehouse import serve_file
@@ -50,9 +51,9 @@ THINK_SECONDS = 0.5  # a BI client's pause between two queries
 def start_run(served: Served, landing: Path, home: Path, start: dt.date,
               end: dt.date) -> subprocess.Popen:
     """`saas-warehouse run` through the endpoint, as the admin login (a subprocess)."""
-    home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "WAREHOUSE_URL": f"http://admin:{ADMIN_PASSWORD}@127.0.0.1:{served.port}",
-           "LANDING_URL": str(landing), "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO)}
+           "LANDING_URL": str(landing), "DAGSTER_HOME": str(throwaway_dagster_home(home)),
+           "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         [sys.executable, "-m", "saas_warehouse_cli", "run", "--start", start.isoformat(),
          "--end", end.isoformat()], env=env, cwd=REPO, stdout=subprocess.DEVNULL,

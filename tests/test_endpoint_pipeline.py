@@ -14,6 +14,7 @@ import pytest
 from support.endpoint_server import ADMIN_PASSWORD, REPO, serving
 from support.samples import SAMPLE_START
 
+from orchestration.runner import throwaway_dagster_home
 from saas_warehouse.settings import Settings
 from saas_warehouse.warehouse import open_warehouse
 
@@ -23,8 +24,7 @@ RELATIONS = ("SELECT database, name, engine FROM system.tables WHERE database IN
 
 def run_cli(warehouse_url: str, landing: Path, home: Path, *args: str):
     env = {**os.environ, "WAREHOUSE_URL": warehouse_url, "LANDING_URL": str(landing),
-           "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO)}
-    home.mkdir(parents=True, exist_ok=True)
+           "DAGSTER_HOME": str(throwaway_dagster_home(home)), "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "saas_warehouse_cli", *args], env=env,
                           capture_output=True, text=True, timeout=900, cwd=REPO)
 

@@ -18,6 +18,7 @@ from support.servers import S3Server
 from support.warehouse_reads import raw_counts
 
 from orchestration.definitions import build_definitions
+from orchestration.raw import assets as raw_assets
 from orchestration.raw.sensors import new_exports_sensor
 from orchestration.runner import failure_message, run_range
 from saas_warehouse.settings import REPO_ROOT, Settings
@@ -73,6 +74,11 @@ def test_unreachable_s3_fails_with_a_clear_message(
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    # The loaders' retry policy with its waits cut from 2+4+8 s: what is tested is that the
+    # step is retried, not how long it waits.
+    policy = raw_assets.TRANSIENT_RETRY
+    monkeypatch.setattr(raw_assets, "TRANSIENT_RETRY", dg.RetryPolicy(
+        max_retries=policy.max_retries, delay=0.01, backoff=policy.backoff, jitter=policy.jitter))
     s3_settings = Settings(settings.warehouse_url, "s3://exports/daily", settings.dagster_home)
     defs = build_definitions(s3_settings)
     job = defs.resolve_job_def("daily_warehouse").get_subset(

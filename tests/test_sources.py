@@ -20,6 +20,7 @@ from support.dbt_cli import copy_project
 from ingest_loaders.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
 from ingest_loaders.quality.suites import expectations
 from ingest_loaders.tables import raw_table_ddl
+from orchestration.runner import throwaway_dagster_home
 from saas_warehouse.settings import REPO_ROOT
 from saas_warehouse.sources import (
     LINEAGE_COLUMNS,
@@ -130,7 +131,7 @@ def test_a_sixth_source_is_one_declaration_and_one_staging_model(
 
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "WAREHOUSE"))},
            "WAREHOUSE_URL": f"chdb://{tmp_path / 'warehouse'}", "LANDING_URL": str(landing),
-           "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+           "DAGSTER_HOME": str(throwaway_dagster_home(tmp_path / "dagster_home"))}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         # Run from the copy: its packages, sources/ and dbt project are the ones imported.
