@@ -44,7 +44,8 @@ ci: $(INSTALLED)
 ## Refresh docs/screenshots/ (tests write theirs to a temporary directory).
 screenshots: chromium $(INSTALLED)
 	SAAS_WAREHOUSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q \
-	  tests/test_report.py::test_report_screenshots tests/test_dagster_ui.py
+	  tests/test_report.py::test_report_screenshots tests/test_dagster_ui.py \
+	  tests/test_sources.py::test_a_sixth_source_is_one_declaration_and_one_staging_model
 
 ## ruff (Python), mypy (types), sqlfluff (dbt models, ClickHouse dialect; the dbt templater
 ## compiles against a throwaway embedded warehouse, never .warehouse). The Python and the SQL

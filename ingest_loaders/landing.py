@@ -46,13 +46,15 @@ class LandingFile:
 
 @dataclass(frozen=True)
 class Partition:
-    """A complete partition: its data files and the `_SUCCESS` marker's own fingerprint."""
+    """A complete partition: its data files, the `_SUCCESS` marker's own fingerprint and
+    when the marker landed (its mtime or S3 LastModified, UTC without a zone)."""
 
     source: str
     day: dt.date
     files: tuple[LandingFile, ...]
     ignored: tuple[str, ...]  # names that are not data files (e.g. `.crc`, `README`)
     marker: str
+    landed_at: dt.datetime
 
 
 def partition_prefix(source: str, day: dt.date) -> str:
@@ -69,10 +71,12 @@ def _parse_day(dirname: str) -> dt.date | None:
         return None
 
 
-def _partition(source: str, day: dt.date, entries: list[LandingFile], marker: str) -> Partition:
+def _partition(source: str, day: dt.date, entries: list[LandingFile], marker: str,
+               landed_at: dt.datetime) -> Partition:
     data = [f for f in entries if f.file_format and not f.name.startswith((".", "_"))]
     ignored = [f.name for f in entries if f not in data and f.name != SUCCESS_MARKER]
-    return Partition(source, day, tuple(sorted(data, key=lambda f: f.key)), tuple(ignored), marker)
+    return Partition(source, day, tuple(sorted(data, key=lambda f: f.key)), tuple(ignored), marker,
+                     landed_at.astimezone(dt.UTC).replace(tzinfo=None))
 
 
 class Landing(Protocol):
@@ -127,7 +131,9 @@ class LocalLanding:
             for p in folder.iterdir()
             if p.is_file()
         ]
-        return _partition(source, day, entries, str(marker.stat().st_mtime_ns))
+        landed = marker.stat()
+        return _partition(source, day, entries, str(landed.st_mtime_ns),
+                          dt.datetime.fromtimestamp(landed.st_mtime, dt.UTC))
 
     def table_function(self, file: LandingFile, fmt: str, structure: str) -> tuple[str, dict]:
         return (
@@ -198,7 +204,7 @@ class S3Landing:
             for o in objects
         ]
         fingerprint = f"{marker['ETag']}@{marker['LastModified'].isoformat()}"
-        return _partition(source, day, entries, fingerprint)
+        return _partition(source, day, entries, fingerprint, marker["LastModified"])
 
     def object_url(self, file: LandingFile) -> str:
         key = quote(self._key(file.key), safe="/=-_.~")

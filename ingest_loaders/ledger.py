@@ -10,22 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.results import SUCCESS_STATUSES, FileStatus
 from ingest_loaders.schema_check import SchemaChange
-from ingest_loaders.tables import LEDGER_TABLE, SCHEMA_CHANGES_TABLE
-
-LEDGER_COLUMNS = [
-    "load_id",
-    "source",
-    "partition_date",
-    "file",
-    "fingerprint",
-    "size_bytes",
-    "rows_read",
-    "rows_loaded",
-    "rows_rejected",
-    "status",
-    "message",
-    "loaded_at",
-]
+from ingest_loaders.tables import LEDGER_COLUMNS, LEDGER_TABLE, SCHEMA_CHANGES_TABLE
 
 SCHEMA_CHANGES_COLUMNS = ["source", "partition_date", "file", "column_name", "column_type",
                           "action", "detected_at", "load_id"]
@@ -53,7 +38,11 @@ def record(
     day: dt.date,
     entries: list[LedgerEntry],
     loaded_at: dt.datetime,
+    landed_at: dt.datetime,
 ) -> None:
+    """`entries` of the load that started at `loaded_at` of a partition whose `_SUCCESS`
+    landed at `landed_at`; the load's seconds are counted up to now."""
+    seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - loaded_at).total_seconds()
     rows = [
         [
             load_id,
@@ -68,10 +57,12 @@ def record(
             str(e.status),
             e.message,
             loaded_at,
+            landed_at,
+            seconds,
         ]
         for e in entries
     ]
-    client.insert(LEDGER_TABLE, rows, column_names=LEDGER_COLUMNS)
+    client.insert(LEDGER_TABLE, rows, column_names=[name for name, _ in LEDGER_COLUMNS])
 
 
 def last_loaded_files(client: Client, source: str, day: dt.date) -> set[tuple[str, str]] | None:

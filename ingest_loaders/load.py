@@ -119,7 +119,7 @@ class _PartitionLoad:
                 entries.append(ledger.LedgerEntry(FileStatus.EMPTY_PARTITION))
             ledger.record(
                 self.client, load_id=self.load_id, source=name, day=day,
-                entries=entries, loaded_at=self.loaded_at,
+                entries=entries, loaded_at=self.loaded_at, landed_at=self.part.landed_at,
             )
         except LoadError as e:
             self._record_failure(e)
@@ -293,7 +293,7 @@ class _PartitionLoad:
         try:
             ledger.record(
                 self.client, load_id=self.load_id, source=self.source.name, day=self.part.day,
-                entries=[entry], loaded_at=self.loaded_at,
+                entries=[entry], loaded_at=self.loaded_at, landed_at=self.part.landed_at,
             )
         except ClickHouseError as e:  # the warehouse itself is failing; the raised error says why
             log.warning("could not record the failed load in raw.load_ledger: %s",

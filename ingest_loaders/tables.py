@@ -11,19 +11,53 @@ from saas_warehouse.warehouse import sql_string
 LEDGER_TABLE = "raw.load_ledger"
 REJECTS_TABLE = "raw.rejects"
 SCHEMA_CHANGES_TABLE = "raw.schema_changes"
+PIPELINE_RUNS_TABLE = "raw.pipeline_runs"
 _LINEAGE = {name for name, _ in LINEAGE_COLUMNS}
+
+# The bookkeeping tables' columns, (name, type): their DDL and the columns Dagster shows.
+LEDGER_COLUMNS = [
+    ("load_id", "String"), ("source", "LowCardinality(String)"), ("partition_date", "Date"),
+    ("file", "String"), ("fingerprint", "String"), ("size_bytes", "UInt64"),
+    ("rows_read", "UInt64"), ("rows_loaded", "UInt64"), ("rows_rejected", "UInt64"),
+    ("status", "LowCardinality(String)"), ("message", "String"),
+    ("loaded_at", "DateTime64(3, 'UTC')"),  # when the load started
+    ("landed_at", "Nullable(DateTime64(3, 'UTC'))"),  # when the day's _SUCCESS landed
+    ("load_seconds", "Float64"),
+]
+# Columns added to the ledger since it was first made, each after the one before it.
+LEDGER_ADDED = ("landed_at", "load_seconds")
+
+PIPELINE_RUNS_COLUMNS = [
+    ("run_id", "String"), ("job", "String"), ("status", "LowCardinality(String)"),
+    ("first_day", "Nullable(Date)"), ("last_day", "Nullable(Date)"),
+    ("started_at", "DateTime64(3, 'UTC')"), ("ended_at", "DateTime64(3, 'UTC')"),
+    ("load_seconds", "Float64"), ("build_seconds", "Float64"), ("failed_step", "String"),
+    ("recorded_at", "DateTime64(3, 'UTC')"),
+]
+
+
+def _columns_ddl(columns: list[tuple[str, str]]) -> str:
+    return ",\n".join(f"    `{name}` {ch_type}" for name, ch_type in columns)
+
 
 LEDGER_DDL = f"""
 CREATE TABLE IF NOT EXISTS {LEDGER_TABLE}
 (
-    load_id String, source LowCardinality(String), partition_date Date,
-    file String, fingerprint String, size_bytes UInt64,
-    rows_read UInt64, rows_loaded UInt64, rows_rejected UInt64,
-    status LowCardinality(String), message String, loaded_at DateTime64(3, 'UTC')
+{_columns_ddl(LEDGER_COLUMNS)}
 )
 ENGINE = MergeTree
 ORDER BY (source, partition_date, loaded_at, file)
 COMMENT 'One row per file per load attempt: what was read, loaded and rejected.'
+"""
+
+PIPELINE_RUNS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {PIPELINE_RUNS_TABLE}
+(
+{_columns_ddl(PIPELINE_RUNS_COLUMNS)}
+)
+ENGINE = ReplacingMergeTree(recorded_at)
+ORDER BY run_id
+COMMENT 'One row per finished Dagster run of the warehouse job, from its run record.'
 """
 
 REJECTS_DDL = f"""
@@ -71,8 +105,14 @@ def ensure_raw_tables(client: Client) -> None:
     client.command("CREATE DATABASE IF NOT EXISTS raw")
     for source in sources.values():
         client.command(raw_table_ddl(source))
-    for ddl in (LEDGER_DDL, REJECTS_DDL, SCHEMA_CHANGES_DDL):
+    for ddl in (LEDGER_DDL, REJECTS_DDL, SCHEMA_CHANGES_DDL, PIPELINE_RUNS_DDL):
         client.command(ddl)
+    types = dict(LEDGER_COLUMNS)
+    names = [name for name, _ in LEDGER_COLUMNS]
+    for name in LEDGER_ADDED:  # a ledger made before these columns were
+        after = names[names.index(name) - 1]
+        client.command(f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS `{name}` "
+                       f"{types[name]} AFTER `{after}`")
     existing = client.query(
         "SELECT table, groupArray(name) FROM system.columns WHERE database = 'raw' "
         "AND table IN {tables:Array(String)} GROUP BY table",

@@ -11,6 +11,12 @@ FIRST_DAY = "2024-01-01"
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")
 
+# Dagster's documented run tags for a single run over a partition range (what a backfill
+# with a single-run policy launches), and for a run of one partition.
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
+
 # The daily schedule builds yesterday at this hour (UTC); the bi views are late when that run
 # has not materialized them `BUILD_HOURS` later (their Dagster freshness policy).
 SCHEDULE_HOUR_UTC = 2
@@ -32,3 +38,14 @@ def run_days(context: dg.OpExecutionContext) -> tuple[dt.date, dt.date] | None:
         return None
     keys = context.partition_key_range
     return dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
+
+
+def tagged_days(tags: dict[str, str]) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of a run, from its tags; None for a run without partitions."""
+    if PARTITION_RANGE_START_TAG in tags and PARTITION_RANGE_END_TAG in tags:
+        return (dt.date.fromisoformat(tags[PARTITION_RANGE_START_TAG]),
+                dt.date.fromisoformat(tags[PARTITION_RANGE_END_TAG]))
+    if PARTITION_TAG in tags:
+        day = dt.date.fromisoformat(tags[PARTITION_TAG])
+        return day, day
+    return None

@@ -11,7 +11,12 @@ from dagster_aws.s3 import S3Resource
 from ingest_loaders.landing import Landing, landing_from_url
 from saas_warehouse.settings import Settings
 from saas_warehouse.urls import LandingUrl, WarehouseUrl
-from saas_warehouse.warehouse import ensure_databases, open_warehouse, warehouse_lock
+from saas_warehouse.warehouse import (
+    LOCK_WAIT_SECONDS,
+    ensure_databases,
+    open_warehouse,
+    warehouse_lock,
+)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -29,10 +34,13 @@ class WarehouseResource(dg.ConfigurableResource):
         return WarehouseUrl.parse(self.url)
 
     @contextmanager
-    def open(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Client]:
-        """A client for one step; on the embedded engine, once other processes let go."""
+    def open(self, on_wait: Callable[[str], None] | None = None,
+             wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[Client]:
+        """A client for one step; on the embedded engine, once other processes let go (within
+        `wait_seconds`)."""
         url = self.warehouse
-        with warehouse_lock(url, on_wait=on_wait), open_warehouse(url) as client:
+        with (warehouse_lock(url, wait_seconds=wait_seconds, on_wait=on_wait),
+              open_warehouse(url) as client):
             ensure_databases(client)
             yield client
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,14 +14,14 @@ from typing import TextIO
 
 import dagster as dg
 
+from orchestration.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from orchestration.progress import DAYS, NODES, RunProgress, progress_logger
 from orchestration.transform.assets import DBT_STEP
 from saas_warehouse.settings import REPO_ROOT, Settings
+from saas_warehouse.warehouse import clickhouse_message, open_warehouse, warehouse_lock
 
-# Dagster's documented run tags for a single run over a partition range (what a backfill
-# with a single-run policy launches).
-PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+log = logging.getLogger(__name__)
+
 KEPT_RUN_LOGS = 20  # a quiet run's dbt logs under DAGSTER_HOME/logs: the newest are kept
 # An instance that keeps its runs' events in memory, for runs whose history nobody reads
 # afterwards (`saas-warehouse ci`'s base build, tests): storing a run's ~700 events in
@@ -109,6 +110,7 @@ def run_range(
             raise_on_error=False,
         )
     seconds = (dt.datetime.now() - started).total_seconds()
+    _record(settings, result.run_id, instance or dagster_instance(settings))
     if not result.success:
         where = f" (dbt's log: {log_file})" if log_file else ""
         raise RunFailed(_first_failure(result) + where)
@@ -157,6 +159,20 @@ def step_totals(defs: dg.Definitions, days: int) -> dict[str, tuple[str, str, in
         else:
             totals[assets.node_def.name] = ("load " + assets.key.path[-1], DAYS, days)
     return totals
+
+
+def _record(settings: Settings, run_id: str, instance: dg.DagsterInstance) -> None:
+    """The run's record in raw.pipeline_runs (run_records.py). Best effort: a warehouse that
+    cannot take it now does not change the run's outcome; the message says so."""
+    from orchestration.run_records import pipeline_run, record_run
+
+    try:
+        url = settings.warehouse_url
+        with warehouse_lock(url), open_warehouse(url) as client:
+            record_run(client, pipeline_run(instance, run_id))
+    except Exception as e:  # noqa: BLE001 (whatever it is, the run's own result stands)
+        log.warning("run %s was not recorded in raw.pipeline_runs: %s", run_id,
+                    clickhouse_message(e, 300))
 
 
 def _first_failure(result: dg.ExecuteInProcessResult) -> str:

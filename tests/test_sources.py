@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from support import small_exports as sx
+from support.browser import SCREENSHOTS, find_chromium, png_size, terminal_screenshot
 from support.dbt_cli import copy_project
 
 from ingest_loaders.dbt_sources import DBT_SOURCES_FILE, render_dbt_sources
@@ -151,6 +152,10 @@ def test_a_sixth_source_is_one_declaration_and_one_staging_model(
     log_file = Path(next(line for line in shown if line.startswith("dbt's log: "))
                     .removeprefix("dbt's log: ").split(";")[0])
     assert "Completed successfully" in log_file.read_text()
+    if find_chromium():  # what the user saw, for docs/screenshots (`make screenshots`)
+        png = terminal_screenshot(f"saas-warehouse run --start {day} --end {day}",
+                                  done.stderr + done.stdout, SCREENSHOTS / "terminal-run.png")
+        assert png_size(png)[1] > 200
 
     with open_warehouse(env["WAREHOUSE_URL"]) as client:
         loaded = client.query("SELECT flag_id, tenant_id, state FROM raw.feature_flags "

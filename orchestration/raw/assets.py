@@ -11,6 +11,12 @@ from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load_days import LOAD_WORKERS, load_days
 from ingest_loaders.quality import validate_days, warm_up
 from ingest_loaders.results import DayStatus
+from ingest_loaders.tables import (
+    LEDGER_COLUMNS,
+    LEDGER_TABLE,
+    PIPELINE_RUNS_COLUMNS,
+    PIPELINE_RUNS_TABLE,
+)
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions
 from orchestration.raw.checks import check_results, check_specs, range_stop_reason
 from orchestration.raw.metadata import (
@@ -49,6 +55,27 @@ def landing_spec(source: Source) -> dg.AssetSpec:
         owners=OWNERS,
         partitions_def=daily_partitions,
     )
+
+
+def bookkeeping_specs(sources: list[Source]) -> list[dg.AssetSpec]:
+    """The tables the loaders and the run records keep about the pipeline (the ops view reads
+    them), shown for lineage and their columns; they are written as a side effect of loads
+    and runs, never materialized on their own."""
+    tables = [
+        (LEDGER_TABLE, LEDGER_COLUMNS, [raw_key(s.name) for s in sources],
+         "One row per file per load attempt: read, loaded, rejected, when the export landed."),
+        (PIPELINE_RUNS_TABLE, PIPELINE_RUNS_COLUMNS, [],
+         "One row per finished run of the warehouse job: days, status, load and build seconds."),
+    ]
+    return [
+        dg.AssetSpec(
+            key=dg.AssetKey(table.split(".")), description=description, group_name="raw",
+            kinds={"clickhouse"}, owners=OWNERS, deps=deps,
+            metadata={"dagster/table_name": table, "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(name, ch_type) for name, ch_type in columns])},
+        )
+        for table, columns, deps, description in tables
+    ]
 
 
 def _column_schema(source: Source) -> dg.TableSchema:

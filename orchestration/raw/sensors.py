@@ -59,9 +59,11 @@ def new_exports_sensor(
         dg.RunRequest(
             run_key=f"{day}:{','.join(sources)}:{_marker_digest(next_cursor, sources, day)}",
             partition_key=day,
-            # The new days' loads and everything built from them.
+            # The new days' loads and everything built from them (not the bookkeeping tables
+            # the loads write as they go, which no run materializes).
             asset_selection=sorted(
-                dg.AssetSelection.assets(*(raw_key(s) for s in sources)).downstream().resolve(graph)
+                key for key in dg.AssetSelection.assets(*(raw_key(s) for s in sources))
+                .downstream().resolve(graph) if graph.get(key).is_executable
             ),
             tags={"saas_warehouse/trigger": "new_exports"},
         )

@@ -6,6 +6,7 @@ elsewhere install it yourself (`apt-get install chromium`). Tests skip without i
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import struct
@@ -67,3 +68,20 @@ def png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     return struct.unpack(">II", header[16:24])
+
+
+def terminal_screenshot(command: str, output: str, out: Path, *, width: int = 1100) -> Path:
+    """What a terminal shows after `command` printed `output`, as a PNG: the lines as they
+    were printed, white on black, in a monospace font. A progress bar redraws in place on a
+    terminal and ends as the one line printed here."""
+    lines = [f"$ {command}", *output.rstrip("\n").splitlines()]
+    page = out.with_suffix(".html")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(
+        "<!doctype html><meta charset='utf-8'><body style='margin:0;background:#1e1e1e'>"
+        "<pre style='margin:0;padding:16px;color:#e6e6e6;font:14px/1.35 DejaVu Sans Mono,"
+        f"monospace'>{html.escape(chr(10).join(lines))}</pre>", encoding="utf-8")
+    try:
+        return screenshot(page.as_uri(), out, width=width, height=40 + 19 * len(lines))
+    finally:
+        page.unlink(missing_ok=True)

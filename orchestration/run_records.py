@@ -1,0 +1,111 @@
+"""Dagster's run records in the warehouse: `raw.pipeline_runs`, one row per finished run of the
+warehouse job (its days, status, load and build seconds, the step that failed), which the ops
+view `analytics.ops_pipeline_daily` reads beside the load ledger.
+
+`saas-warehouse run` records its run as it ends (runner.py); the two run-status sensors here
+record the runs Dagster launches (the schedule, the exports sensor, backfills, the UI). A run
+recorded twice is one row (ReplacingMergeTree on run_id)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import astuple, dataclass
+
+import dagster as dg
+from clickhouse_connect.driver.client import Client
+
+from ingest_loaders.tables import PIPELINE_RUNS_COLUMNS, PIPELINE_RUNS_DDL, PIPELINE_RUNS_TABLE
+from orchestration.jobs import daily_warehouse_job
+from orchestration.partitions import tagged_days
+from orchestration.resources import WarehouseResource
+from orchestration.transform.assets import DBT_STEP
+
+# A sensor tick waits this long for the embedded warehouse, then fails and is retried on the
+# next tick (a run holding it may take minutes; a tick must end within 60 s).
+SENSOR_LOCK_WAIT_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """A row of `raw.pipeline_runs`."""
+
+    run_id: str
+    job: str
+    status: str  # success | failure
+    first_day: dt.date | None
+    last_day: dt.date | None
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    load_seconds: float  # the loader steps' time, summed
+    build_seconds: float  # the dbt step's time (0 when it did not run)
+    failed_step: str  # the first step that failed, "" when none
+    recorded_at: dt.datetime
+
+
+def _utc(timestamp: float | None) -> dt.datetime:
+    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC) if timestamp else dt.datetime.now(dt.UTC)
+    return moment.replace(tzinfo=None)
+
+
+def pipeline_run(instance: dg.DagsterInstance, run_id: str) -> PipelineRun:
+    """The record of a finished run, from the instance's run and step records."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        raise ValueError(f"no run {run_id} in this Dagster instance")
+    run = record.dagster_run
+    steps = instance.get_run_step_stats(run_id)
+
+    def seconds(stats: list) -> float:
+        return sum((s.end_time or s.start_time or 0) - (s.start_time or 0) for s in stats)
+
+    # The step's status is Dagster's StepEventStatus, which dagster does not export.
+    failed = sorted((s for s in steps if s.status and s.status.value == "FAILURE"),
+                    key=lambda s: s.start_time or 0)
+    days = tagged_days(dict(run.tags))
+    return PipelineRun(
+        run_id=run_id,
+        job=run.job_name,
+        status="success" if run.status == dg.DagsterRunStatus.SUCCESS else "failure",
+        first_day=days[0] if days else None,
+        last_day=days[1] if days else None,
+        started_at=_utc(record.start_time or record.create_timestamp.timestamp()),
+        ended_at=_utc(record.end_time),
+        load_seconds=seconds([s for s in steps if s.step_key != DBT_STEP]),
+        build_seconds=seconds([s for s in steps if s.step_key == DBT_STEP]),
+        failed_step=failed[0].step_key if failed else "",
+        recorded_at=_utc(None),
+    )
+
+
+def record_run(client: Client, run: PipelineRun) -> None:
+    client.command(PIPELINE_RUNS_DDL)
+    client.insert(PIPELINE_RUNS_TABLE, [list(astuple(run))],
+                  column_names=[name for name, _ in PIPELINE_RUNS_COLUMNS])
+
+
+def _record_from_sensor(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
+    with warehouse.open(wait_seconds=SENSOR_LOCK_WAIT_SECONDS) as client:
+        record_run(client, pipeline_run(context.instance, context.dagster_run.run_id))
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="record_succeeded_runs",
+    description="Records each finished run of the warehouse job in raw.pipeline_runs.",
+    monitored_jobs=[daily_warehouse_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def record_succeeded_runs(context: dg.RunStatusSensorContext,
+                          warehouse: WarehouseResource) -> None:
+    _record_from_sensor(context, warehouse)
+
+
+@dg.run_failure_sensor(
+    name="record_failed_runs",
+    description="Records each failed run of the warehouse job in raw.pipeline_runs.",
+    monitored_jobs=[daily_warehouse_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def record_failed_runs(context: dg.RunFailureSensorContext,
+                       warehouse: WarehouseResource) -> None:
+    _record_from_sensor(context, warehouse)

@@ -1,0 +1,126 @@
+"""The pipeline's own service levels (issue 28): every run of the warehouse job is recorded in
+raw.pipeline_runs from Dagster's run records (by `saas-warehouse run`, and by the run-status
+sensors for the runs Dagster launches), and analytics.ops_pipeline_daily says what the export
+markers, the files, the load ledger and those records say; a day loaded hours after its export
+landed warns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from support.landing_frames import expected_counts
+from support.samples import SAMPLE_START
+from support.warehouse_reads import query
+
+from orchestration.resources import WarehouseResource
+from orchestration.run_records import record_failed_runs, record_succeeded_runs
+from orchestration.runner import RunFailed, run_range
+from orchestration.transform.assets import DBT_STEP
+from saas_warehouse.settings import Settings
+from saas_warehouse.sources import load_sources
+from saas_warehouse.warehouse import open_warehouse
+
+DAY1, DAY2 = SAMPLE_START, SAMPLE_START + dt.timedelta(days=1)
+LATE_HOURS = 10  # users' day 1 export landed this long before the run (the warn limit is 6)
+LAG_CHECK = "assert_exports_loaded_within_lag_hours"
+RUN_COLUMNS = ("run_id, status, first_day, last_day, failed_step, build_seconds, load_seconds, "
+               "started_at, ended_at")
+
+
+def marker_time(landing: Path, source: str, day: dt.date) -> dt.datetime:
+    seconds = (landing / source / f"dt={day}" / "_SUCCESS").stat().st_mtime
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).replace(tzinfo=None)
+
+
+def step_seconds(instance: dg.DagsterInstance, run_id: str, dbt: bool) -> float:
+    """The steps' time as Dagster's own step records have it."""
+    return sum(s.end_time - s.start_time for s in instance.get_run_step_stats(run_id)
+               if (s.step_key == DBT_STEP) == dbt and s.end_time)
+
+
+def evaluate_run_sensors(instance: dg.DagsterInstance, url: str, run_ids: list[str]) -> None:
+    """Each run's status sensor, as the daemon evaluates it after the run ends."""
+    for run_id in run_ids:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None
+        failed = run.status == dg.DagsterRunStatus.FAILURE
+        event_type = dg.DagsterEventType.RUN_FAILURE if failed else dg.DagsterEventType.RUN_SUCCESS
+        event = instance.all_logs(run_id, of_type=event_type)[-1].dagster_event
+        context = dg.build_run_status_sensor_context(
+            sensor_name="record_failed_runs" if failed else "record_succeeded_runs",
+            dagster_event=event, dagster_instance=instance, dagster_run=run,
+            resources={"warehouse": WarehouseResource(url=url)})
+        if failed:
+            record_failed_runs(context.for_run_failure())
+        else:
+            record_succeeded_runs(context)
+
+
+@pytest.mark.slow
+def test_ops_view_matches_the_markers_the_files_the_ledger_and_dagsters_run_records(
+    settings: Settings, landing_dir: Path, instance: dg.DagsterInstance
+) -> None:
+    late = time.time() - LATE_HOURS * 3600
+    os.utime(landing_dir / "users" / f"dt={DAY1}" / "_SUCCESS", (late, late))
+    first = run_range(settings, DAY1, DAY1, instance=instance)
+    # Day 2's tenants export lacks a required column: its load fails, dbt does not run.
+    broken = next((landing_dir / "tenants" / f"dt={DAY2}").glob("*.csv"))
+    broken.write_text("tenant_name,plan\nx,free\n")
+    with pytest.raises(RunFailed, match="tenants"):
+        run_range(settings, DAY2, DAY2, instance=instance)
+    second = instance.get_runs(limit=1)[0].run_id
+
+    # The late day warned (a warn check: the run succeeded), naming the ops view's check.
+    assert any(name.endswith(f":{LAG_CHECK}") for name in first.checks_not_passed), first
+
+    url = settings.warehouse_url
+    runs = {row[0]: row[1:] for row in query(
+        url, f"SELECT {RUN_COLUMNS} FROM raw.pipeline_runs FINAL ORDER BY started_at")}
+    assert list(runs) == [first.run_id, second]
+    assert runs[first.run_id][:4] == ("success", DAY1, DAY1, "")
+    status, first_day, last_day, failed_step = runs[second][:4]
+    assert (status, first_day, last_day) == ("failure", DAY2, DAY2) and "tenants" in failed_step
+    for run_id, (*_, build, load, started, ended) in runs.items():
+        assert build == pytest.approx(step_seconds(instance, run_id, dbt=True), abs=0.01)
+        assert load == pytest.approx(step_seconds(instance, run_id, dbt=False), abs=0.01)
+        assert started < ended
+    assert runs[first.run_id][4] > 0 and runs[second][4] == 0  # dbt did not run on day 2
+
+    ops = {(r[0], r[1]): r[2:] for r in query(url, (
+        "SELECT source, date, landed_at, loaded_at, load_lag_seconds, rows_read, rows_rejected, "
+        "rejected_per_million, load_attempts, failed_loads, failed_runs, build_seconds "
+        "FROM analytics.ops_pipeline_daily"))}
+    ledger = {(r[0], r[1]): r[2:] for r in query(url, (
+        "SELECT source, partition_date, max(loaded_at), max(load_seconds) FROM raw.load_ledger "
+        "WHERE status != 'failed' GROUP BY source, partition_date"))}
+    sources = list(load_sources())
+    assert set(ops) == {(s, d) for s in sources for d in (DAY1, DAY2)}
+    for (source, day), row in ops.items():
+        landed, loaded, lag, read, rejected, per_million, attempts, failed_loads, \
+            failed_runs, build = row
+        broken_day = (source, day) == ("tenants", DAY2)
+        assert (attempts, failed_loads) == ((1, 1) if broken_day else (1, 0)), (source, day)
+        assert failed_runs == (1 if day == DAY2 else 0)
+        assert build == (pytest.approx(runs[first.run_id][4]) if day == DAY1 else None)
+        if broken_day:  # no load of it succeeded
+            assert (landed, loaded, lag, read) == (None, None, None, None)
+            continue
+        started, seconds = ledger[(source, day)]
+        assert abs((landed - marker_time(landing_dir, source, day)).total_seconds()) < 0.01
+        assert abs((loaded - started).total_seconds() - seconds) < 0.01
+        assert lag == pytest.approx((loaded - landed).total_seconds(), abs=0.01)
+        assert (lag > LATE_HOURS * 3600) == ((source, day) == ("users", DAY1)), (source, lag)
+        assert read == expected_counts(landing_dir, source, [day])[0]
+        assert per_million == (rejected * 1_000_000 / read if read else 0)
+
+    # The sensors write the same records for runs Dagster launches.
+    with open_warehouse(url) as client:
+        client.command("TRUNCATE TABLE raw.pipeline_runs")
+    evaluate_run_sensors(instance, url, [first.run_id, second])
+    assert {row[0]: row[1:] for row in query(
+        url, f"SELECT {RUN_COLUMNS} FROM raw.pipeline_runs FINAL")} == runs
