@@ -5,6 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
+# Python caches the project's compiled modules (__pycache__/, ignored by git) even where the
+# environment says not to: the tests start many Python processes (the CLI, dbt, serve), and
+# each would compile the project's modules again.
+unexport PYTHONDONTWRITEBYTECODE
+
 # Two pytest workers, each handed the next test as it finishes one, in the order of
 # tests/conftest.py (longest first). The shared built warehouses are built once for both.
 PYTEST_WORKERS := -n 2 --dist load --maxschedchunk 1

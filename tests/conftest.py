@@ -33,6 +33,7 @@ LONGEST_FIRST = (
     "test_a_sixth_source_is_one_declaration_and_one_staging_model",
     "test_ci_builds_what_changed_and_fails_naming_a_broken_test",
     "test_dbt_failing_midway_keeps_raw_and_recovers",
+    "test_ops_view_matches_the_markers_the_files_the_ledger_and_dagsters_run_records",
     "test_two_runs_for_the_same_day_take_turns",
     "test_dagster_ui_serves_the_asset_graph",
     "test_unreachable_s3_fails_with_a_clear_message",
