@@ -49,7 +49,8 @@ def fingerprint(url: str, databases: tuple[str, ...]) -> dict[str, tuple[int, in
         for db, name in tables:
             columns = [c for (c,) in client.query(
                 "SELECT name FROM system.columns WHERE database = {db:String} AND "
-                "table = {t:String} AND name NOT ILIKE '%load%' AND name NOT IN ('rejected_at', 'landed_at')",
+                "table = {t:String} AND name NOT ILIKE '%load%' "
+                "AND name NOT IN ('rejected_at', 'landed_at')",
                 parameters={"db": db, "t": name}).result_rows]
             where = " WHERE status != 'failed'" if name == "load_ledger" else ""
             rows, digest = client.query(

@@ -79,9 +79,12 @@ def terminal_screenshot(command: str, output: str, out: Path, *, width: int = 11
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(
         "<!doctype html><meta charset='utf-8'><body style='margin:0;background:#1e1e1e'>"
-        "<pre style='margin:0;padding:16px;color:#e6e6e6;font:14px/1.35 DejaVu Sans Mono,"
-        f"monospace'>{html.escape(chr(10).join(lines))}</pre>", encoding="utf-8")
+        "<pre style='margin:0;padding:16px;color:#e6e6e6;white-space:pre-wrap;"
+        "font:14px/1.35 DejaVu Sans Mono,monospace'>"
+        f"{html.escape(chr(10).join(lines))}</pre>", encoding="utf-8")
+    columns = (width - 32) // 9  # characters a line holds before it wraps
+    rows = sum(max(1, -(-len(line) // columns)) for line in lines)
     try:
-        return screenshot(page.as_uri(), out, width=width, height=40 + 19 * len(lines))
+        return screenshot(page.as_uri(), out, width=width, height=40 + 19 * rows)
     finally:
         page.unlink(missing_ok=True)
