@@ -102,7 +102,8 @@ class TenantDoor:
             with nullcontext(handle) if attempt == 1 else self._fresh_handle() as current:
                 fingerprint = current.rows(_FINGERPRINT)
                 try:
-                    outcome = self._run_once(current, login, request, fingerprint)
+                    outcome = self._run_once(current, login, request, fingerprint,
+                                             retry=attempt > 1)
                 except Exception:
                     # Asked on a fresh handle: this one may hold a failed query's leftovers.
                     with self._fresh_handle() as probe:
@@ -116,7 +117,7 @@ class TenantDoor:
             f"{REPLACED_WAIT_SECONDS:g} s (a dbt build?): retry when it is done")
 
     def _run_once(self, handle: Handle, login: Login, request: Request,
-                  fingerprint: Any) -> Outcome:
+                  fingerprint: Any, retry: bool = False) -> Outcome:
         model, databases = self.access(handle, fingerprint)
         try:
             tenant_id = model.require_tenant(login.tenant_id)
@@ -142,7 +143,7 @@ class TenantDoor:
         except RefusedStatementError as e:
             raise refused(login.name, str(e)) from None
         counted = fmt if fmt in COUNTED_FORMATS else "Native"
-        with self._counted(login.name):
+        with self._counted(login.name, retry):
             result = handle.run(statement, counted, request.parameters)
         self._charge(login.name, result)
         ceiling = ResultCeiling.of(self.limits, asked, statement)
@@ -156,21 +157,26 @@ class TenantDoor:
         return Outcome(body, fmt, result, rows)
 
     @contextmanager
-    def _counted(self, login: str) -> Iterator[None]:
-        """One query of `login`, within its quota and concurrent queries."""
-        self._admit(login)
+    def _counted(self, login: str, retry: bool = False) -> Iterator[None]:
+        """One query of `login`, within its quota and concurrent queries. A `retry` of a
+        query the door runs again (bi views replaced meanwhile) was admitted already: it is
+        not another query of the quota, nor refused for one; its rows and time still count."""
+        self._admit(login, retry)
         try:
             yield
         finally:
             with self._lock:
                 self._running[login] -= 1
 
-    def _admit(self, login: str) -> None:
+    def _admit(self, login: str, retry: bool = False) -> None:
         now = time.monotonic()
         with self._lock:
             window = self._windows.get(login)
             if window is None or now - window.start >= self._quota.interval_seconds:
                 window = self._windows[login] = _Window(start=now)
+            if retry:
+                self._running[login] = self._running.get(login, 0) + 1
+                return
             for name, used, limit in (("queries", window.queries, self._quota.queries),
                                       ("read_rows", window.read_rows, self._quota.read_rows),
                                       ("execution_time", window.seconds,
