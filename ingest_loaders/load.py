@@ -42,6 +42,7 @@ from ingest_loaders.read_sql import (
     validated_select_sql,
 )
 from ingest_loaders.results import DayStatus, FileResult, FileStatus, LoadResult
+from ingest_loaders.retention import raw_days
 from ingest_loaders.schema_check import FileLayout, SchemaChange, evolve_raw_table
 from ingest_loaders.scratch import ScratchTables
 from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
@@ -75,7 +76,8 @@ def load_partition(
     if not tables_ensured:
         ensure_raw_tables(client)
     current = {(f.key, f.fingerprint) for f in partition.files}
-    if not force and ledger.last_loaded_files(client, source.name, day) == current:
+    if (not force and ledger.last_loaded_files(client, source.name, day) == current
+            and not _dropped_by_retention(client, source, day, current)):
         return LoadResult(
             source.name, day, DayStatus.UNCHANGED, ignored_files=partition.ignored,
             seconds=time.perf_counter() - started,
@@ -83,6 +85,13 @@ def load_partition(
     result = _PartitionLoad(client, landing, source, partition).run()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _dropped_by_retention(client: Client, source: Source, day: dt.date,
+                          files: set[tuple[str, str]]) -> bool:
+    """Whether retention dropped a loaded day from raw (a backfill of it loads it again)."""
+    return (source.retention_days is not None and bool(files)
+            and day not in raw_days(client, source))
 
 
 class _PartitionLoad:

@@ -107,6 +107,8 @@ class Source:
     # only within another column (users: within the tenant).
     delivery_key: tuple[str, ...] = ()
     freshness: Freshness = Freshness()
+    # Raw keeps the newest loaded day and this many days before it (None: everything).
+    retention_days: int | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -195,7 +197,23 @@ def read_declaration(path: Path) -> Source:
                               get_args(SchemaPolicy)),
         delivery_key=delivery_key,
         freshness=_freshness(path, raw.get("freshness") or {}),
+        retention_days=_retention_days(path, raw),
     )
+
+
+def _retention_days(path: Path, raw: dict[str, Any]) -> int | None:
+    days = raw.get("retention_days")
+    if days is None:
+        return None
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise DeclarationError(
+            f"{path}: retention_days is {days!r}; expected a whole number of days, at least 1")
+    if raw.get("day_column") is None:
+        raise DeclarationError(
+            f"{path}: retention_days is for sources with a day_column; {path.stem} is a daily "
+            "snapshot, and the dimensions keep every snapshot's day as history (a tenant's "
+            "plan as of each day): remove retention_days")
+    return days
 
 
 def _freshness(path: Path, raw: dict[str, Any]) -> Freshness:

@@ -11,6 +11,7 @@ from ingest_loaders.errors import TerminalLoadError, TransientLoadError
 from ingest_loaders.load_days import LOAD_WORKERS, load_days
 from ingest_loaders.quality import validate_days, warm_up
 from ingest_loaders.results import DayStatus
+from ingest_loaders.retention import drop_expired_days
 from ingest_loaders.tables import (
     LEDGER_COLUMNS,
     LEDGER_TABLE,
@@ -159,6 +160,10 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             report = validate_days(client, source, loaded_days) if loaded_days else None
             rows_in_raw = _rows_in_raw(client, source, loaded_days)
             preview = _preview(client, source, loaded_days)
+            dropped = drop_expired_days(client, source, keep=frozenset(days))
+        if dropped:
+            context.log.info(f"{source.name}: retention ({source.retention_days} days) dropped "
+                             f"{len(dropped)} day(s) from raw: {dropped[0]} .. {dropped[-1]}")
         incomplete = [r.day.isoformat() for r in results if r.status == DayStatus.INCOMPLETE]
         if report is None:
             raise dg.Failure(
@@ -177,6 +182,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             **run_metadata(results), "preview": dg.MetadataValue.md(preview),
             "validation_seconds": dg.MetadataValue.float(round(report.seconds, 3)),
             "warehouse": warehouse.describe(), "landing": zone.describe(),
+            "days_dropped_by_retention": dg.MetadataValue.int(len(dropped)),
         }
         checks = [
             *check_results(report),
