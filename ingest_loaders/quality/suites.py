@@ -93,11 +93,11 @@ def severities(source: Source) -> set[Severity]:
     return {e.severity for e in expectations(source)}
 
 
-def build_suite(source: Source) -> Any:
-    """A `great_expectations.ExpectationSuite` for one raw source."""
+def build_suite(source: Source, name: str | None = None) -> Any:
+    """A `great_expectations.ExpectationSuite` for one raw source (named as its table)."""
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=source.table)
+    suite = gx.ExpectationSuite(name=name or source.table)
     for e in expectations(source):
         suite.add_expectation(getattr(gx.expectations, e.kind)(
             column=e.column, meta={"severity": str(e.severity)}, **e.arguments

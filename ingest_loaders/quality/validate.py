@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import itertools
 import logging
 import threading
 import time
@@ -94,6 +95,9 @@ def warm_up() -> None:
                      name="warm-up-great-expectations", daemon=True).start()
 
 
+_DECLARATIONS = itertools.count(1)
+
+
 @cache
 def _context() -> Any:
     """An ephemeral Great Expectations context (nothing written to disk), one per process."""
@@ -109,10 +113,14 @@ def _context() -> Any:
 
 @cache
 def _batch_and_suite(source: Source) -> tuple[Any, Any]:
+    """The source's dataframe asset and suite in this process's context. Each declaration gets
+    its own names: another declaration of the same source in one process (one changed by a
+    test, or read again) must not meet the first one's under the same name."""
     context = _context()
-    asset = context.data_sources.get("raw").add_dataframe_asset(source.name)
-    batch_definition = asset.add_batch_definition_whole_dataframe(f"{source.name}_day")
-    return batch_definition, context.suites.add(build_suite(source))
+    name = f"{source.name}_{next(_DECLARATIONS)}"
+    asset = context.data_sources.get("raw").add_dataframe_asset(name)
+    batch_definition = asset.add_batch_definition_whole_dataframe(f"{name}_day")
+    return batch_definition, context.suites.add(build_suite(source, name=name))
 
 
 def run_suite(source: Source, frame: Any) -> list[dict[str, Any]]:
