@@ -83,29 +83,23 @@ def record_run(client: Client, run: PipelineRun) -> None:
                   column_names=[name for name, _ in PIPELINE_RUNS_COLUMNS])
 
 
-def _record_from_sensor(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
-    with warehouse.open(wait_seconds=SENSOR_LOCK_WAIT_SECONDS) as client:
-        record_run(client, pipeline_run(context.instance, context.dagster_run.run_id))
+def run_recorder(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefinition:
+    """A sensor that records each run of the warehouse job that ends with `status`."""
+
+    @dg.run_status_sensor(
+        run_status=status,
+        name=name,
+        description=f"Records each run of the warehouse job that ends in {status.value} in "
+                    "raw.pipeline_runs (the ops view's run records).",
+        monitored_jobs=[daily_warehouse_job],
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def record(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
+        with warehouse.open(wait_seconds=SENSOR_LOCK_WAIT_SECONDS) as client:
+            record_run(client, pipeline_run(context.instance, context.dagster_run.run_id))
+
+    return record
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    name="record_succeeded_runs",
-    description="Records each finished run of the warehouse job in raw.pipeline_runs.",
-    monitored_jobs=[daily_warehouse_job],
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def record_succeeded_runs(context: dg.RunStatusSensorContext,
-                          warehouse: WarehouseResource) -> None:
-    _record_from_sensor(context, warehouse)
-
-
-@dg.run_failure_sensor(
-    name="record_failed_runs",
-    description="Records each failed run of the warehouse job in raw.pipeline_runs.",
-    monitored_jobs=[daily_warehouse_job],
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def record_failed_runs(context: dg.RunFailureSensorContext,
-                       warehouse: WarehouseResource) -> None:
-    _record_from_sensor(context, warehouse)
+record_succeeded_runs = run_recorder(dg.DagsterRunStatus.SUCCESS, "record_succeeded_runs")
+record_failed_runs = run_recorder(dg.DagsterRunStatus.FAILURE, "record_failed_runs")

@@ -55,10 +55,7 @@ def evaluate_run_sensors(instance: dg.DagsterInstance, url: str, run_ids: list[s
             sensor_name="record_failed_runs" if failed else "record_succeeded_runs",
             dagster_event=event, dagster_instance=instance, dagster_run=run,
             resources={"warehouse": WarehouseResource(url=url)})
-        if failed:
-            record_failed_runs(context.for_run_failure())
-        else:
-            record_succeeded_runs(context)
+        (record_failed_runs if failed else record_succeeded_runs)(context)
 
 
 @pytest.mark.slow
