@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
+from ingest_loaders.landing import Partition
 from ingest_loaders.results import SUCCESS_STATUSES, FileStatus
 from ingest_loaders.schema_check import SchemaChange
 from ingest_loaders.tables import LEDGER_COLUMNS, LEDGER_TABLE, SCHEMA_CHANGES_TABLE
@@ -34,20 +35,18 @@ def record(
     client: Client,
     *,
     load_id: str,
-    source: str,
-    day: dt.date,
+    partition: Partition,
     entries: list[LedgerEntry],
     loaded_at: dt.datetime,
-    landed_at: dt.datetime,
 ) -> None:
-    """`entries` of the load that started at `loaded_at` of a partition whose `_SUCCESS`
-    landed at `landed_at`; the load's seconds are counted up to now."""
+    """`entries` of the load of `partition` that started at `loaded_at`, with when the
+    partition's `_SUCCESS` landed; the load's seconds are counted up to now."""
     seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - loaded_at).total_seconds()
     rows = [
         [
             load_id,
-            source,
-            day,
+            partition.source,
+            partition.day,
             e.file,
             e.fingerprint,
             e.size_bytes,
@@ -57,7 +56,7 @@ def record(
             str(e.status),
             e.message,
             loaded_at,
-            landed_at,
+            partition.landed_at,
             seconds,
         ]
         for e in entries

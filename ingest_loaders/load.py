@@ -42,7 +42,7 @@ from ingest_loaders.read_sql import (
     validated_select_sql,
 )
 from ingest_loaders.results import DayStatus, FileResult, FileStatus, LoadResult
-from ingest_loaders.retention import raw_days
+from ingest_loaders.retention import dropped_by_retention
 from ingest_loaders.schema_check import FileLayout, SchemaChange, evolve_raw_table
 from ingest_loaders.scratch import ScratchTables
 from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
@@ -77,7 +77,7 @@ def load_partition(
         ensure_raw_tables(client)
     current = {(f.key, f.fingerprint) for f in partition.files}
     if (not force and ledger.last_loaded_files(client, source.name, day) == current
-            and not _dropped_by_retention(client, source, day, current)):
+            and not dropped_by_retention(client, source, day, current)):
         return LoadResult(
             source.name, day, DayStatus.UNCHANGED, ignored_files=partition.ignored,
             seconds=time.perf_counter() - started,
@@ -85,13 +85,6 @@ def load_partition(
     result = _PartitionLoad(client, landing, source, partition).run()
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _dropped_by_retention(client: Client, source: Source, day: dt.date,
-                          files: set[tuple[str, str]]) -> bool:
-    """Whether retention dropped a loaded day from raw (a backfill of it loads it again)."""
-    return (source.retention_days is not None and bool(files)
-            and day not in raw_days(client, source))
 
 
 class _PartitionLoad:
@@ -126,10 +119,8 @@ class _PartitionLoad:
             )
             if not self.part.files:
                 entries.append(ledger.LedgerEntry(FileStatus.EMPTY_PARTITION))
-            ledger.record(
-                self.client, load_id=self.load_id, source=name, day=day,
-                entries=entries, loaded_at=self.loaded_at, landed_at=self.part.landed_at,
-            )
+            ledger.record(self.client, load_id=self.load_id, partition=self.part,
+                          entries=entries, loaded_at=self.loaded_at)
         except LoadError as e:
             self._record_failure(e)
             raise
@@ -300,10 +291,8 @@ class _PartitionLoad:
             message=error.reason,
         )
         try:
-            ledger.record(
-                self.client, load_id=self.load_id, source=self.source.name, day=self.part.day,
-                entries=[entry], loaded_at=self.loaded_at, landed_at=self.part.landed_at,
-            )
+            ledger.record(self.client, load_id=self.load_id, partition=self.part,
+                          entries=[entry], loaded_at=self.loaded_at)
         except ClickHouseError as e:  # the warehouse itself is failing; the raised error says why
             log.warning("could not record the failed load in raw.load_ledger: %s",
                         clickhouse_message(e, MESSAGE_LIMIT))

@@ -42,3 +42,11 @@ def drop_expired_days(client: Client, source: Source,
         client.command(f"ALTER TABLE {REJECTS_TABLE} DROP PARTITION "
                        f"({sql_string(source.name)}, {sql_string(day)})")
     return expired
+
+
+def dropped_by_retention(client: Client, source: Source, day: dt.date,
+                         files: set[tuple[str, str]]) -> bool:
+    """Whether retention dropped a day loaded with `files` from raw: the ledger alone would
+    call a backfill of it unchanged, and it is loaded again."""
+    return (source.retention_days is not None and bool(files)
+            and day not in raw_days(client, source))
