@@ -56,6 +56,7 @@ def raw_state(url: str) -> dict[str, list]:
     }
 
 
+@pytest.mark.slow  # three Dagster materializations
 def test_the_raw_load_drops_days_past_retention_and_a_backfill_loads_them_again(
     settings: Settings, landing_dir: Path, instance: dg.DagsterInstance
 ) -> None:
