@@ -3,8 +3,9 @@ warehouse job (its days, status, load and build seconds, the step that failed), 
 view `analytics.ops_pipeline_daily` reads beside the load ledger.
 
 `saas-warehouse run` records its run as it ends (runner.py); the two run-status sensors here
-record the runs Dagster launches (the schedule, the exports sensor, backfills, the UI). A run
-recorded twice is one row (ReplacingMergeTree on run_id)."""
+record the runs Dagster launches (the schedule, the exports sensor, backfills, the UI). Each
+pass also records the job's recent finished runs the table lacks. A run recorded twice is one
+row (ReplacingMergeTree on run_id)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from orchestration.transform.assets import DBT_STEP
 # A sensor tick waits this long for the embedded warehouse, then fails and is retried on the
 # next tick (a run holding it may take minutes; a tick must end within 60 s).
 SENSOR_LOCK_WAIT_SECONDS = 20
+# How many of the job's latest finished runs each record pass checks for a missing record.
+RECENT_RUNS = 50
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,23 @@ def pipeline_run(instance: dg.DagsterInstance, run_id: str) -> PipelineRun:
     )
 
 
-def record_run(client: Client, run: PipelineRun) -> None:
+def record_runs(client: Client, instance: dg.DagsterInstance, run_id: str) -> int:
+    """Record `run_id`, and every other of the job's last RECENT_RUNS finished runs that
+    raw.pipeline_runs lacks: a record missed when the warehouse could not take it (a sensor
+    moves past a run whose tick failed) is written by the next run's. Returns how many."""
     client.command(PIPELINE_RUNS_DDL)
-    client.insert(PIPELINE_RUNS_TABLE, [list(astuple(run))],
+    finished = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=daily_warehouse_job.name,
+                              statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]),
+        limit=RECENT_RUNS)
+    recent = {r.dagster_run.run_id for r in finished} - {run_id}
+    recorded = {row[0] for row in client.query(
+        f"SELECT run_id FROM {PIPELINE_RUNS_TABLE} WHERE run_id IN {{ids:Array(String)}}",
+        parameters={"ids": sorted(recent)}).result_rows}
+    runs = [pipeline_run(instance, i) for i in [run_id, *sorted(recent - recorded)]]
+    client.insert(PIPELINE_RUNS_TABLE, [list(astuple(run)) for run in runs],
                   column_names=[name for name, _ in PIPELINE_RUNS_COLUMNS])
+    return len(runs)
 
 
 def run_recorder(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefinition:
@@ -96,7 +112,7 @@ def run_recorder(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefinition:
     )
     def record(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
         with warehouse.open(wait_seconds=SENSOR_LOCK_WAIT_SECONDS) as client:
-            record_run(client, pipeline_run(context.instance, context.dagster_run.run_id))
+            record_runs(client, context.instance, context.dagster_run.run_id)
 
     return record
 

@@ -164,12 +164,12 @@ def step_totals(defs: dg.Definitions, days: int) -> dict[str, tuple[str, str, in
 def _record(settings: Settings, run_id: str, instance: dg.DagsterInstance) -> None:
     """The run's record in raw.pipeline_runs (run_records.py). Best effort: a warehouse that
     cannot take it now does not change the run's outcome; the message says so."""
-    from orchestration.run_records import pipeline_run, record_run
+    from orchestration.run_records import record_runs
 
     try:
         url = settings.warehouse_url
         with warehouse_lock(url), open_warehouse(url) as client:
-            record_run(client, pipeline_run(instance, run_id))
+            record_runs(client, instance, run_id)
     except Exception as e:  # noqa: BLE001 (whatever it is, the run's own result stands)
         log.warning("run %s was not recorded in raw.pipeline_runs: %s", run_id,
                     clickhouse_message(e, 300))

@@ -115,9 +115,12 @@ def test_ops_view_matches_the_markers_the_files_the_ledger_and_dagsters_run_reco
         assert read == expected_counts(landing_dir, source, [day])[0]
         assert per_million == (rejected * 1_000_000 / read if read else 0)
 
-    # The sensors write the same records for runs Dagster launches.
+    # The sensors write the same records for runs Dagster launches; a record missed (the
+    # warehouse was busy when the failed run's sensor ran: the sensor moves on) is written by
+    # the next run's.
     with open_warehouse(url) as client:
         client.command("TRUNCATE TABLE raw.pipeline_runs")
-    evaluate_run_sensors(instance, url, [first.run_id, second])
-    assert {row[0]: row[1:] for row in query(
-        url, f"SELECT {RUN_COLUMNS} FROM raw.pipeline_runs FINAL")} == runs
+    for run_ids in ([first.run_id], [second, first.run_id]):  # then each run's, again
+        evaluate_run_sensors(instance, url, run_ids)
+        assert {row[0]: row[1:] for row in query(
+            url, f"SELECT {RUN_COLUMNS} FROM raw.pipeline_runs FINAL")} == runs
