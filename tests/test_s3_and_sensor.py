@@ -145,6 +145,7 @@ def test_sensor_requests_only_new_complete_partitions(landing_dir: Path) -> None
     json.loads(cursor)  # the cursor is plain JSON, readable in the UI
 
 
+@pytest.mark.slow  # `dagster definitions validate` loads the whole code location (~8 s)
 def test_dagster_definitions_validate() -> None:
     dagster = Path(sys.executable).with_name("dagster")
     result = subprocess.run(
