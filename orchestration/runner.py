@@ -18,7 +18,7 @@ from orchestration.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_ST
 from orchestration.progress import DAYS, NODES, RunProgress, progress_logger
 from orchestration.transform.assets import DBT_STEP
 from saas_warehouse.settings import REPO_ROOT, Settings
-from saas_warehouse.warehouse import clickhouse_message, open_warehouse, warehouse_lock
+from saas_warehouse.warehouse import clickhouse_message
 
 log = logging.getLogger(__name__)
 
@@ -164,11 +164,11 @@ def step_totals(defs: dg.Definitions, days: int) -> dict[str, tuple[str, str, in
 def _record(settings: Settings, run_id: str, instance: dg.DagsterInstance) -> None:
     """The run's record in raw.pipeline_runs (run_records.py). Best effort: a warehouse that
     cannot take it now does not change the run's outcome; the message says so."""
+    from orchestration.resources import WarehouseResource
     from orchestration.run_records import record_runs
 
     try:
-        url = settings.warehouse_url
-        with warehouse_lock(url), open_warehouse(url) as client:
+        with WarehouseResource(url=settings.warehouse_url).open() as client:
             record_runs(client, instance, run_id)
     except Exception as e:  # noqa: BLE001 (whatever it is, the run's own result stands)
         log.warning("run %s was not recorded in raw.pipeline_runs: %s", run_id,

@@ -38,9 +38,18 @@ def marker_time(landing: Path, source: str, day: dt.date) -> dt.datetime:
 
 
 def step_seconds(instance: dg.DagsterInstance, run_id: str, dbt: bool) -> float:
-    """The steps' time as Dagster's own step records have it."""
-    return sum(s.end_time - s.start_time for s in instance.get_run_step_stats(run_id)
-               if (s.step_key == DBT_STEP) == dbt and s.end_time)
+    """The steps' time from the run's event log: each step's start to its success or failure
+    (the test's runs retry no step)."""
+    started, total = {}, 0.0
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None or (event.step_key == DBT_STEP) != dbt:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            total += entry.timestamp - started.pop(event.step_key)
+    return total
 
 
 def evaluate_run_sensors(instance: dg.DagsterInstance, url: str, run_ids: list[str]) -> None:
