@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from saas_warehouse.cluster import SINGLE_SERVER, Cluster
 from saas_warehouse.sources import FileFormat
 from saas_warehouse.urls import LandingUrl
 
@@ -92,9 +93,11 @@ class Landing(Protocol):
         """The partition's files, or None when it has no `_SUCCESS` (not complete)."""
         ...
 
-    def table_function(self, file: LandingFile, fmt: str, structure: str) -> tuple[str, dict]:
+    def table_function(self, file: LandingFile, fmt: str, structure: str,
+                       cluster: Cluster = SINGLE_SERVER) -> tuple[str, dict]:
         """A ClickHouse table function reading one file in ClickHouse's input format `fmt`
-        (`Parquet`, `CSV`…), and its bound parameters."""
+        (`Parquet`, `CSV`…), and its bound parameters; on a `cluster`, read by its nodes
+        where the store allows it (S3: `s3Cluster`)."""
         ...
 
 
@@ -135,7 +138,9 @@ class LocalLanding:
         return _partition(source, day, entries, str(landed.st_mtime_ns),
                           dt.datetime.fromtimestamp(landed.st_mtime, dt.UTC))
 
-    def table_function(self, file: LandingFile, fmt: str, structure: str) -> tuple[str, dict]:
+    def table_function(self, file: LandingFile, fmt: str, structure: str,
+                       cluster: Cluster = SINGLE_SERVER) -> tuple[str, dict]:
+        # A local directory is one machine's: read by the node the loader's session is on.
         return (
             "file({path:String}, {fmt:String}, {structure:String})",
             {"path": str(self.root / file.key), "fmt": fmt, "structure": structure},
@@ -213,22 +218,23 @@ class S3Landing:
         region = self.region or "us-east-1"
         return f"https://{self.bucket}.s3.{region}.amazonaws.com/{key}"
 
-    def table_function(self, file: LandingFile, fmt: str, structure: str) -> tuple[str, dict]:
+    def table_function(self, file: LandingFile, fmt: str, structure: str,
+                       cluster: Cluster = SINGLE_SERVER) -> tuple[str, dict]:
         params = {"url": self.object_url(file), "fmt": fmt, "structure": structure}
         if not self.access_key_id:
-            return "s3({url:String}, NOSIGN, {fmt:String}, {structure:String})", params
-        params.update(key=self.access_key_id, secret=self.secret_access_key or "")
-        if self.session_token:
-            params["token"] = self.session_token
-            return (
-                "s3({url:String}, {key:String}, {secret:String}, {token:String}, "
-                "{fmt:String}, {structure:String})",
-                params,
-            )
-        return (
-            "s3({url:String}, {key:String}, {secret:String}, {fmt:String}, {structure:String})",
-            params,
-        )
+            arguments = "{url:String}, NOSIGN, {fmt:String}, {structure:String}"
+        else:
+            params.update(key=self.access_key_id, secret=self.secret_access_key or "")
+            token = ""
+            if self.session_token:
+                params["token"] = self.session_token
+                token = "{token:String}, "
+            arguments = ("{url:String}, {key:String}, {secret:String}, " + token
+                         + "{fmt:String}, {structure:String}")
+        if cluster:
+            params["cluster"] = cluster.name
+            return f"s3Cluster({{cluster:String}}, {arguments})", params
+        return f"s3({arguments})", params
 
 
 def landing_from_url(

@@ -46,6 +46,7 @@ from ingest_loaders.retention import dropped_by_retention
 from ingest_loaders.schema_check import FileLayout, SchemaChange, evolve_raw_table
 from ingest_loaders.scratch import ScratchTables
 from ingest_loaders.tables import REJECTS_TABLE, ensure_raw_tables
+from saas_warehouse.cluster import SINGLE_SERVER, Cluster
 from saas_warehouse.sources import FileFormat, Source
 from saas_warehouse.warehouse import clickhouse_message
 
@@ -60,11 +61,12 @@ EXTERNAL_ERRORS = (OSError, BotoCoreError, ClientError, ClickHouseError)
 
 def load_partition(
     client: Client, landing: Landing, source: Source, day: dt.date, *, force: bool = False,
-    tables_ensured: bool = False,
+    tables_ensured: bool = False, cluster: Cluster = SINGLE_SERVER,
 ) -> LoadResult:
     """Load a complete partition; `force` reloads it even if its files are unchanged.
 
-    `tables_ensured`: the caller ran `ensure_raw_tables` on this warehouse already."""
+    `tables_ensured`: the caller ran `ensure_raw_tables` on this warehouse already.
+    `cluster`: the warehouse's cluster, if any (saas_warehouse/cluster.py)."""
     started = time.perf_counter()
     try:
         partition = landing.partition(source.name, day)
@@ -74,7 +76,7 @@ def load_partition(
         return LoadResult(source.name, day, DayStatus.INCOMPLETE,
                           seconds=time.perf_counter() - started)
     if not tables_ensured:
-        ensure_raw_tables(client)
+        ensure_raw_tables(client, cluster)
     current = {(f.key, f.fingerprint) for f in partition.files}
     if (not force and ledger.last_loaded_files(client, source.name, day) == current
             and not dropped_by_retention(client, source, day, current)):
@@ -82,19 +84,21 @@ def load_partition(
             source.name, day, DayStatus.UNCHANGED, ignored_files=partition.ignored,
             seconds=time.perf_counter() - started,
         )
-    result = _PartitionLoad(client, landing, source, partition).run()
+    result = _PartitionLoad(client, landing, source, partition, cluster).run()
     result.seconds = time.perf_counter() - started
     return result
 
 
 class _PartitionLoad:
-    def __init__(self, client: Client, landing: Landing, source: Source, part: Partition) -> None:
+    def __init__(self, client: Client, landing: Landing, source: Source, part: Partition,
+                 cluster: Cluster) -> None:
         self.client = client
+        self.cluster = cluster
         self.landing = landing
         self.source = source
         self.part = part
         self.load_id = uuid.uuid4().hex[:16]
-        self.scratch = ScratchTables(client, source, part.day, self.load_id)
+        self.scratch = ScratchTables(client, source, part.day, self.load_id, cluster)
         self.loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.fmt = source.file_format
 
@@ -161,7 +165,7 @@ class _PartitionLoad:
         ones, then those `evolve` added, now or earlier)."""
         layouts, self.source = evolve_raw_table(
             self.client, self.landing, self.source, self.part.day, files, self.fmt,
-            record=self._record_schema_changes,
+            record=self._record_schema_changes, cluster=self.cluster,
         )
         return layouts
 
@@ -220,7 +224,7 @@ class _PartitionLoad:
     def _table_function(self, f: LandingFile, layout: FileLayout) -> tuple[str, dict]:
         """s3()/file() reading `f` with its layout's structure, and its parameters."""
         structure = read_structure(self.source, self.fmt, layout.fields)
-        return self.landing.table_function(f, self.fmt.clickhouse, structure)
+        return self.landing.table_function(f, self.fmt.clickhouse, structure, self.cluster)
 
     @contextmanager
     def _reading(self, f: LandingFile) -> Iterator[None]:

@@ -20,6 +20,7 @@ from ingest_loaders.landing import Landing
 from ingest_loaders.load import load_partition
 from ingest_loaders.results import LoadResult
 from ingest_loaders.tables import ensure_raw_tables
+from saas_warehouse.cluster import SINGLE_SERVER, Cluster
 from saas_warehouse.sources import Source
 
 # Days loaded at once; more clients than cores only adds contention on the embedded engine.
@@ -33,6 +34,7 @@ def load_days(
     days: Sequence[dt.date],
     *,
     on_loaded: Callable[[LoadResult], None] | None = None,
+    cluster: Cluster = SINGLE_SERVER,
 ) -> list[LoadResult]:
     """Load `days` of `source` with one worker per client; results in day order.
 
@@ -42,7 +44,7 @@ def load_days(
     if not clients:
         raise ValueError("load_days needs at least one client")
     # Before the workers start: on a new warehouse two of them would create the tables at once.
-    ensure_raw_tables(clients[0])
+    ensure_raw_tables(clients[0], cluster)
     free: queue.SimpleQueue[Client] = queue.SimpleQueue()
     for client in clients:
         free.put(client)
@@ -50,7 +52,8 @@ def load_days(
     def load(day: dt.date) -> LoadResult:
         client = free.get()
         try:
-            result = load_partition(client, landing, source, day, tables_ensured=True)
+            result = load_partition(client, landing, source, day, tables_ensured=True,
+                                    cluster=cluster)
         finally:
             free.put(client)
         if on_loaded:

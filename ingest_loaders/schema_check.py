@@ -25,6 +25,7 @@ from ingest_loaders.errors import TerminalLoadError, classify
 from ingest_loaders.landing import Landing, LandingFile
 from ingest_loaders.read_sql import S3_SETTINGS, base_type, nullable_type
 from ingest_loaders.tables import add_columns, export_columns
+from saas_warehouse.cluster import SINGLE_SERVER, Cluster
 from saas_warehouse.sources import Column, FileFormat, Source
 
 # The file types each raw type takes without losing a value (docs/contract.md §3: int16 → Int32,
@@ -139,6 +140,7 @@ def file_layout(
 def evolve_raw_table(
     client: Client, landing: Landing, source: Source, day: dt.date, files: list[LandingFile],
     fmt: FileFormat, *, record: Callable[[list[SchemaChange]], None],
+    cluster: Cluster = SINGLE_SERVER,
 ) -> tuple[dict[str, FileLayout], Source]:
     """Each file's layout (by key), and the source as the raw table now is: the declared
     columns, then those added since. Under `evolve` a new column is added to raw here,
@@ -157,7 +159,7 @@ def evolve_raw_table(
             record([e.change])
             raise
         if layout.new_columns:
-            add_columns(client, source.table, list(layout.new_columns))
+            add_columns(client, source.table, list(layout.new_columns), cluster)
             record([c for c in layout.changes if c.action == "added"])
             raw = export_columns(client, source.table)
         layouts[f.key] = layout

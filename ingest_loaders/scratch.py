@@ -10,7 +10,8 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from ingest_loaders.errors import MESSAGE_LIMIT
-from ingest_loaders.tables import REJECTS_TABLE, export_columns
+from ingest_loaders.tables import REJECTS_KEYS, REJECTS_TABLE, export_columns, raw_keys
+from saas_warehouse.cluster import Cluster
 from saas_warehouse.sources import Source
 from saas_warehouse.warehouse import clickhouse_message, is_embedded
 
@@ -21,8 +22,10 @@ STALE_SCRATCH_SECONDS = 6 * 3600
 
 
 class ScratchTables:
-    def __init__(self, client: Client, source: Source, day: dt.date, load_id: str) -> None:
+    def __init__(self, client: Client, source: Source, day: dt.date, load_id: str,
+                 cluster: Cluster) -> None:
         self.client = client
+        self.cluster = cluster
         self.prefix = f"_load_{source.name}_{day:%Y%m%d}_"
         self.stage = f"raw.{self.prefix}{load_id}_stage"
         self.rejects = f"raw.{self.prefix}{load_id}_rejects"
@@ -32,8 +35,15 @@ class ScratchTables:
 
     def create(self) -> None:
         self._drop_stale()
-        self.client.command(f"CREATE TABLE {self.stage} AS {self.source.table}")
-        self.client.command(f"CREATE TABLE {self.rejects} AS {REJECTS_TABLE}")
+        self.client.command(self.create_sql(self.stage, self.source.table, raw_keys(self.source)))
+        self.client.command(self.create_sql(self.rejects, REJECTS_TABLE, REJECTS_KEYS))
+
+    def create_sql(self, table: str, like: str, keys: str) -> str:
+        """A copy of `like`; on a cluster a node-local MergeTree, not a replica of it: the
+        swap then copies parts this node holds (saas_warehouse/cluster.py)."""
+        if not self.cluster:
+            return f"CREATE TABLE {table} AS {like}"
+        return f"CREATE TABLE {table} AS {like}\nENGINE = MergeTree\n{keys}"
 
     def align_to_raw(self) -> None:
         """Give the stage the columns another day's load added to the raw table after the

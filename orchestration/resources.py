@@ -9,6 +9,7 @@ from clickhouse_connect.driver.client import Client
 from dagster_aws.s3 import S3Resource
 
 from ingest_loaders.landing import Landing, landing_from_url
+from saas_warehouse.cluster import Cluster
 from saas_warehouse.settings import Settings
 from saas_warehouse.urls import LandingUrl, WarehouseUrl
 from saas_warehouse.warehouse import (
@@ -20,13 +21,20 @@ from saas_warehouse.warehouse import (
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """ClickHouse: `chdb:///path` (embedded engine) or `http(s)://user:pass@host:port`.
+    """ClickHouse: `chdb:///path` (embedded engine) or `http(s)://user:pass@host:port`, and
+    the server's cluster when DDL runs on every replica (WAREHOUSE_CLUSTER).
 
     A client is opened per step and closed at its end: the embedded engine may be open in
     one process at a time, and dbt runs in a process of its own.
     """
 
     url: str
+    cluster: str = ""
+
+    @property
+    def topology(self) -> Cluster:
+        """One server, or every replica of `cluster` (saas_warehouse/cluster.py)."""
+        return Cluster.named(self.cluster)
 
     @property
     def warehouse(self) -> WarehouseUrl:
@@ -41,7 +49,7 @@ class WarehouseResource(dg.ConfigurableResource):
         url = self.warehouse
         with (warehouse_lock(url, wait_seconds=wait_seconds, on_wait=on_wait),
               open_warehouse(url) as client):
-            ensure_databases(client)
+            ensure_databases(client, self.topology)
             yield client
 
     @contextmanager
@@ -85,7 +93,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
                      else settings.warehouse_url)
     s3 = S3Resource()  # boto3's own settings: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, …
     return {
-        "warehouse": WarehouseResource(url=warehouse_url),
+        "warehouse": WarehouseResource(url=warehouse_url, cluster=settings.warehouse_cluster),
         "landing": LandingResource(url=settings.landing_url, s3=s3),
         "s3": s3,
     }

@@ -15,11 +15,12 @@ from dataclasses import astuple, dataclass
 import dagster as dg
 from clickhouse_connect.driver.client import Client
 
-from ingest_loaders.tables import PIPELINE_RUNS_COLUMNS, PIPELINE_RUNS_DDL, PIPELINE_RUNS_TABLE
+from ingest_loaders.tables import PIPELINE_RUNS_COLUMNS, PIPELINE_RUNS_TABLE, bookkeeping_ddl
 from orchestration.jobs import daily_warehouse_job
 from orchestration.partitions import tagged_days
 from orchestration.resources import WarehouseResource
 from orchestration.transform.assets import DBT_STEP
+from saas_warehouse.cluster import SINGLE_SERVER, Cluster
 
 # A sensor tick waits this long for the embedded warehouse, then fails and is retried on the
 # next tick (a run holding it may take minutes; a tick must end within 60 s).
@@ -80,11 +81,12 @@ def pipeline_run(instance: dg.DagsterInstance, run_id: str) -> PipelineRun:
     )
 
 
-def record_runs(client: Client, instance: dg.DagsterInstance, run_id: str) -> int:
+def record_runs(client: Client, instance: dg.DagsterInstance, run_id: str,
+                cluster: Cluster = SINGLE_SERVER) -> int:
     """Record `run_id`, and every other of the job's last RECENT_RUNS finished runs that
     raw.pipeline_runs lacks: a record missed when the warehouse could not take it (a sensor
     moves past a run whose tick failed) is written by the next run's. Returns how many."""
-    client.command(PIPELINE_RUNS_DDL)
+    client.command(bookkeeping_ddl(cluster)[PIPELINE_RUNS_TABLE])
     finished = instance.get_run_records(
         filters=dg.RunsFilter(job_name=daily_warehouse_job.name,
                               statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]),
@@ -112,7 +114,8 @@ def run_recorder(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefinition:
     )
     def record(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
         with warehouse.open(wait_seconds=SENSOR_LOCK_WAIT_SECONDS) as client:
-            record_runs(client, context.instance, context.dagster_run.run_id)
+            record_runs(client, context.instance, context.dagster_run.run_id,
+                        warehouse.topology)
 
     return record
 

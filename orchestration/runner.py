@@ -168,8 +168,10 @@ def _record(settings: Settings, run_id: str, instance: dg.DagsterInstance) -> No
     from orchestration.run_records import record_runs
 
     try:
-        with WarehouseResource(url=settings.warehouse_url).open() as client:
-            record_runs(client, instance, run_id)
+        warehouse = WarehouseResource(url=settings.warehouse_url,
+                                      cluster=settings.warehouse_cluster)
+        with warehouse.open() as client:
+            record_runs(client, instance, run_id, warehouse.topology)
     except Exception as e:  # noqa: BLE001 (whatever it is, the run's own result stands)
         log.warning("run %s was not recorded in raw.pipeline_runs: %s", run_id,
                     clickhouse_message(e, 300))

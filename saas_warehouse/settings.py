@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote
 
+from saas_warehouse.cluster import Cluster
 from saas_warehouse.urls import LandingUrl, WarehouseUrl
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,8 @@ class Settings:
     tenant_passwords_file: JSON {tenant_id: password} for tenant logins on a server.
     tenant_limits_file: TOML overriding the tenant limits (serving/access/limits.py).
     metabase_site_url, metabase_secret_key: for signed embedding URLs (`embed-url`).
+    warehouse_cluster: the server's cluster (WAREHOUSE_CLUSTER): DDL `ON CLUSTER`, Replicated
+      tables (docs/production.md); empty for one server or the embedded engine.
     """
 
     warehouse_url: str = field(repr=False)  # may hold a password
@@ -38,6 +41,14 @@ class Settings:
     # True when WAREHOUSE_URL came from the environment: Dagster then reads it as an EnvVar,
     # so a password in it is never stored or shown.
     warehouse_url_from_env: bool = False
+    warehouse_cluster: str = ""
+
+    def __post_init__(self) -> None:
+        if self.warehouse_cluster:
+            Cluster.named(self.warehouse_cluster)  # a name, or a clear error
+            if self.warehouse_url.startswith("chdb:"):
+                raise ValueError("WAREHOUSE_CLUSTER names a cluster of ClickHouse servers; the "
+                                 "embedded engine (chdb://) has none: unset it")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,12 +63,18 @@ class Settings:
             metabase_site_url=env.get("METABASE_SITE_URL") or None,
             metabase_secret_key=env.get("METABASE_EMBEDDING_SECRET_KEY") or None,
             warehouse_url_from_env=bool(env.get("WAREHOUSE_URL")),
+            warehouse_cluster=env.get("WAREHOUSE_CLUSTER", "").strip(),
         )
 
     @cached_property
     def warehouse(self) -> WarehouseUrl:
         """WAREHOUSE_URL parsed: what every consumer asks (embedded or server, TLS, login)."""
         return WarehouseUrl.parse(self.warehouse_url)
+
+    @cached_property
+    def cluster(self) -> Cluster:
+        """WAREHOUSE_CLUSTER parsed: one server, or every replica of a named cluster."""
+        return Cluster.named(self.warehouse_cluster)
 
     @cached_property
     def landing(self) -> LandingUrl:

@@ -23,6 +23,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ProgrammingError
 
+from saas_warehouse.cluster import SINGLE_SERVER, Cluster
 from saas_warehouse.contract import DATABASES
 from saas_warehouse.urls import WarehouseUrl
 
@@ -158,9 +159,13 @@ def sql_string(text: object) -> str:
     return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def ensure_databases(client: Client) -> None:
+def ensure_databases(client: Client, cluster: Cluster = SINGLE_SERVER) -> None:
     for database in DATABASES:
-        client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+        client.command(create_database_sql(database, cluster))
+
+
+def create_database_sql(database: str, cluster: Cluster = SINGLE_SERVER) -> str:
+    return f"CREATE DATABASE IF NOT EXISTS {database}{cluster.on}"
 
 
 @contextmanager

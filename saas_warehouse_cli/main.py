@@ -157,7 +157,8 @@ def _access_apply(settings: Settings, dry_run: bool, passwords_file: str | None)
 
     apply_access(settings.warehouse, dry_run=dry_run,
                  passwords_file=passwords_file or settings.tenant_passwords_file,
-                 limits=TenantLimits.load(settings.tenant_limits_file))
+                 limits=TenantLimits.load(settings.tenant_limits_file),
+                 cluster=settings.cluster)
 
 
 def _sources(action: str) -> None:

@@ -144,6 +144,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                 results = load_days(
                     clients, zone, source, days,
                     on_loaded=lambda r: context.log.info(day_summary(r), extra=day_record(r)),
+                    cluster=warehouse.topology,
                 )
             except TransientLoadError as e:
                 context.log.warning(f"{e} — transient, the step will be retried")

@@ -68,6 +68,9 @@ class ChdbCredentials(ClickHouseCredentials):
                 self.user, self.password = url.user, url.password
                 return
             self.path = url.path
+        if self.cluster:
+            raise ValueError("WAREHOUSE_CLUSTER names a cluster of ClickHouse servers; the "
+                             "embedded engine (chdb://) has none: unset it")
         path = self.path
         if not path or "://" in path:
             raise ValueError("chdb credentials need `url` (chdb:///abs or http(s)://…) or "
