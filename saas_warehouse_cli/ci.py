@@ -35,6 +35,7 @@ CACHE = ".ci-cache"
 CI_START, CI_DAYS = dt.date(2026, 10, 1), 3
 CI_SHAPE = {"tenants": 8, "seed": 7, "events_per_day": 1500}
 FAILED = ("error", "fail", "runtime error")
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse: it re-parses changed files only
 KEPT_BASES = 5  # cached base builds kept in .ci-cache/, the most recently used
 
 
@@ -95,6 +96,8 @@ def build_base(repo: Path, sha: str, cache: Path) -> None:
                                  capture_output=True, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tree, filter="data")
+        # The working tree's saved dbt parse, if any: the base's dbt re-parses what differs only.
+        seed_partial_parse(tree / "dbt_project" / "target", repo / "dbt_project")
         landing = Path(tmp) / "landing"
         generate(str(landing), CI_START, CI_DAYS, progress=False, **CI_SHAPE)
         last = CI_START + dt.timedelta(days=CI_DAYS - 1)
@@ -111,8 +114,9 @@ def build_base(repo: Path, sha: str, cache: Path) -> None:
             raise CiFailed(f"the base {sha[:10]} does not build on the sample exports: "
                            f"{last_line}")
         (cache / "state").mkdir(parents=True)
-        shutil.copyfile(tree / "dbt_project" / "target" / "manifest.json",
-                        cache / "state" / "manifest.json")
+        for name in ("manifest.json", PARTIAL_PARSE):  # the parse: for every build on it
+            if (tree / "dbt_project" / "target" / name).exists():
+                shutil.copyfile(tree / "dbt_project" / "target" / name, cache / "state" / name)
     (cache / "built").touch()
 
 
@@ -124,7 +128,10 @@ def _build_modified(repo: Path, warehouse: Path, state: Path, target: Path,
     log = kept / "dbt.log"
     for name in ("run_results.json", "manifest.json"):
         (kept / name).unlink(missing_ok=True)
-    seed_partial_parse(target, project)
+    seed_partial_parse(target, project)  # the working tree's own saved parse, else the base's
+    if not (target / PARTIAL_PARSE).exists() and (state / PARTIAL_PARSE).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(state / PARTIAL_PARSE, target / PARTIAL_PARSE)
     last = CI_START + dt.timedelta(days=CI_DAYS - 1)
     env = {**_clean_env(), "WAREHOUSE_URL": f"chdb://{warehouse}",
            "SAAS_WAREHOUSE_START_DATE": CI_START.isoformat(),
