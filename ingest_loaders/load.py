@@ -64,9 +64,7 @@ def load_partition(
     tables_ensured: bool = False, cluster: Cluster = SINGLE_SERVER,
 ) -> LoadResult:
     """Load a complete partition; `force` reloads it even if its files are unchanged.
-
-    `tables_ensured`: the caller ran `ensure_raw_tables` on this warehouse already.
-    `cluster`: the warehouse's cluster, if any (saas_warehouse/cluster.py)."""
+    `tables_ensured`: the caller ran `ensure_raw_tables` on this warehouse already."""
     started = time.perf_counter()
     try:
         partition = landing.partition(source.name, day)
@@ -92,8 +90,7 @@ def load_partition(
 class _PartitionLoad:
     def __init__(self, client: Client, landing: Landing, source: Source, part: Partition,
                  cluster: Cluster) -> None:
-        self.client = client
-        self.cluster = cluster
+        self.client, self.cluster = client, cluster
         self.landing = landing
         self.source = source
         self.part = part
