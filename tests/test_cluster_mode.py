@@ -143,6 +143,7 @@ def test_a_cluster_needs_a_server_and_a_name() -> None:
     assert settings.cluster == Cluster("main")
 
 
+@pytest.mark.slow  # a dbt parse of the whole project (~7 s)
 def test_dbt_makes_its_tables_replicated_on_the_cluster(tmp_path: Path) -> None:
     """The profile hands WAREHOUSE_CLUSTER to dbt-clickhouse (`cluster:`: its DDL ON CLUSTER)
     and every table, incremental model and seed gets a Replicated engine; views need none."""
