@@ -11,7 +11,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from ingest_loaders.errors import MESSAGE_LIMIT
 from ingest_loaders.tables import REJECTS_KEYS, REJECTS_TABLE, export_columns, raw_keys
-from saas_warehouse.cluster import Cluster
+from saas_warehouse.cluster import SINGLE_SERVER, Cluster
 from saas_warehouse.sources import Source
 from saas_warehouse.warehouse import clickhouse_message, is_embedded
 
@@ -23,7 +23,7 @@ STALE_SCRATCH_SECONDS = 6 * 3600
 
 class ScratchTables:
     def __init__(self, client: Client, source: Source, day: dt.date, load_id: str,
-                 cluster: Cluster) -> None:
+                 cluster: Cluster = SINGLE_SERVER) -> None:
         self.client = client
         self.cluster = cluster
         self.prefix = f"_load_{source.name}_{day:%Y%m%d}_"
