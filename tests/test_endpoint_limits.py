@@ -13,7 +13,7 @@ from support.endpoint_server import TOY_TENANTS, Served, build_toy_warehouse, re
 
 from serving.access.limits import TenantLimits
 from serving.endpoint.errors import ClickHouseError
-from serving.endpoint.tenant_door import TenantDoor
+from serving.endpoint.tenant_door import Admission, TenantDoor
 
 LIMITS = """
 queries_per_hour = 10
@@ -77,14 +77,18 @@ def test_concurrent_queries_are_per_login(limited: Served) -> None:
 def test_a_query_the_door_runs_again_is_one_query_of_the_quota() -> None:
     """While a dbt build replaces bi views, the door runs a tenant's query again (up to ~30
     times): those runs are the one query the tenant asked for, so they neither count against
-    its hourly queries nor are refused when that query was its last."""
+    its hourly queries nor are refused when that query was its last. A request refused at the
+    door stays refused when it is run again: re-runs are not a way past the quota."""
     door = TenantDoor(TenantLimits(queries_per_hour=2), fresh_handle=nullcontext)
-    for _ in range(2):
-        with door._counted("tenant_tnt_a"):
-            pass
+    with door._counted("tenant_tnt_a", Admission()):
+        pass
+    last = Admission()
     for _ in range(30):  # the second query, run again
-        with door._counted("tenant_tnt_a", retry=True):
+        with door._counted("tenant_tnt_a", last):
             pass
-    with pytest.raises(ClickHouseError, match="queries = 2/2"):
-        with door._counted("tenant_tnt_a"):
-            pass
+    over = Admission()
+    for _ in range(3):  # the third, refused each time it is run again
+        with pytest.raises(ClickHouseError, match="queries = 2/2"):
+            with door._counted("tenant_tnt_a", over):
+                pass
+    assert not over.admitted

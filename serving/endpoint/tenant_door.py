@@ -63,6 +63,13 @@ class _Window:
     seconds: float = 0.0
 
 
+@dataclass
+class Admission:
+    """One request's place in its login's quota: `admitted` once counted, so that the door's
+    re-runs of it (bi views replaced meanwhile) are that one query, and only then."""
+    admitted: bool = False
+
+
 class TenantDoor:
     def __init__(self, limits: TenantLimits,
                  fresh_handle: Callable[[], AbstractContextManager[Handle]]):
@@ -93,6 +100,7 @@ class TenantDoor:
         tenant's rows; tests/test_endpoint_load.py). An error is such a result too (it may
         quote a value of the unfiltered rows): it is answered only if nothing was replaced."""
         deadline = time.monotonic() + REPLACED_WAIT_SECONDS
+        admission = Admission()
         attempt = 0
         while attempt == 0 or time.monotonic() < deadline:
             if attempt:
@@ -102,8 +110,7 @@ class TenantDoor:
             with nullcontext(handle) if attempt == 1 else self._fresh_handle() as current:
                 fingerprint = current.rows(_FINGERPRINT)
                 try:
-                    outcome = self._run_once(current, login, request, fingerprint,
-                                             retry=attempt > 1)
+                    outcome = self._run_once(current, login, request, fingerprint, admission)
                 except Exception:
                     # Asked on a fresh handle: this one may hold a failed query's leftovers.
                     with self._fresh_handle() as probe:
@@ -117,7 +124,7 @@ class TenantDoor:
             f"{REPLACED_WAIT_SECONDS:g} s (a dbt build?): retry when it is done")
 
     def _run_once(self, handle: Handle, login: Login, request: Request,
-                  fingerprint: Any, retry: bool = False) -> Outcome:
+                  fingerprint: Any, admission: Admission) -> Outcome:
         model, databases = self.access(handle, fingerprint)
         try:
             tenant_id = model.require_tenant(login.tenant_id)
@@ -143,7 +150,7 @@ class TenantDoor:
         except RefusedStatementError as e:
             raise refused(login.name, str(e)) from None
         counted = fmt if fmt in COUNTED_FORMATS else "Native"
-        with self._counted(login.name, retry):
+        with self._counted(login.name, admission):
             result = handle.run(statement, counted, request.parameters)
         self._charge(login.name, result)
         ceiling = ResultCeiling.of(self.limits, asked, statement)
@@ -157,24 +164,25 @@ class TenantDoor:
         return Outcome(body, fmt, result, rows)
 
     @contextmanager
-    def _counted(self, login: str, retry: bool = False) -> Iterator[None]:
-        """One query of `login`, within its quota and concurrent queries. A `retry` of a
-        query the door runs again (bi views replaced meanwhile) was admitted already: it is
-        not another query of the quota, nor refused for one; its rows and time still count."""
-        self._admit(login, retry)
+    def _counted(self, login: str, admission: Admission) -> Iterator[None]:
+        """One query of `login`, within its quota and concurrent queries. A request the door
+        runs again (bi views replaced meanwhile) once it was admitted is not another query of
+        the quota, nor refused for one; its rows and time still count. One refused is refused
+        again."""
+        self._admit(login, admission)
         try:
             yield
         finally:
             with self._lock:
                 self._running[login] -= 1
 
-    def _admit(self, login: str, retry: bool = False) -> None:
+    def _admit(self, login: str, admission: Admission) -> None:
         now = time.monotonic()
         with self._lock:
             window = self._windows.get(login)
             if window is None or now - window.start >= self._quota.interval_seconds:
                 window = self._windows[login] = _Window(start=now)
-            if retry:
+            if admission.admitted:
                 self._running[login] = self._running.get(login, 0) + 1
                 return
             for name, used, limit in (("queries", window.queries, self._quota.queries),
@@ -191,6 +199,7 @@ class TenantDoor:
                     f"{self.limits.max_concurrent_queries}")
             window.queries += 1
             self._running[login] = self._running.get(login, 0) + 1
+            admission.admitted = True
 
     def _charge(self, login: str, result: Any) -> None:
         with self._lock:
