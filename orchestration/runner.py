@@ -95,12 +95,13 @@ def run_range(
     job = defs.resolve_job_def("daily_warehouse")
     if selection is not None:
         job = job.get_subset(asset_selection=set(selection.resolve(defs.resolve_asset_graph())))
+    instance = instance or dagster_instance(settings)  # the run's, and its record's
     started = dt.datetime.now()
     log_file = (Path(settings.dagster_home) / "logs" / f"run-{started:%Y%m%dT%H%M%S}.log"
                 if handler else None)
     with _stdout_to(log_file):
         result = job.execute_in_process(
-            instance=instance or dagster_instance(settings),
+            instance=instance,
             tags={
                 PARTITION_RANGE_START_TAG: start.isoformat(),
                 PARTITION_RANGE_END_TAG: end.isoformat(),
@@ -110,7 +111,7 @@ def run_range(
             raise_on_error=False,
         )
     seconds = (dt.datetime.now() - started).total_seconds()
-    _record(settings, result.run_id, instance or dagster_instance(settings))
+    _record(settings, result.run_id, instance)
     if not result.success:
         where = f" (dbt's log: {log_file})" if log_file else ""
         raise RunFailed(_first_failure(result) + where)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.runner import throwaway_dagster_home
-from orchestration.transform.project import dbt_executable, seed_partial_parse
+from orchestration.transform.project import PARTIAL_PARSE, dbt_executable, seed_partial_parse
 from saas_warehouse.settings import REPO_ROOT
 
 CACHE = ".ci-cache"
@@ -35,7 +35,6 @@ CACHE = ".ci-cache"
 CI_START, CI_DAYS = dt.date(2026, 10, 1), 3
 CI_SHAPE = {"tenants": 8, "seed": 7, "events_per_day": 1500}
 FAILED = ("error", "fail", "runtime error")
-PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse: it re-parses changed files only
 KEPT_BASES = 5  # cached base builds kept in .ci-cache/, the most recently used
 
 
@@ -97,7 +96,7 @@ def build_base(repo: Path, sha: str, cache: Path) -> None:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tree, filter="data")
         # The working tree's saved dbt parse, if any: the base's dbt re-parses what differs only.
-        seed_partial_parse(tree / "dbt_project" / "target", repo / "dbt_project")
+        seed_partial_parse(tree / "dbt_project" / "target", repo / "dbt_project" / "target")
         landing = Path(tmp) / "landing"
         generate(str(landing), CI_START, CI_DAYS, progress=False, **CI_SHAPE)
         last = CI_START + dt.timedelta(days=CI_DAYS - 1)
@@ -128,10 +127,7 @@ def _build_modified(repo: Path, warehouse: Path, state: Path, target: Path,
     log = kept / "dbt.log"
     for name in ("run_results.json", "manifest.json"):
         (kept / name).unlink(missing_ok=True)
-    seed_partial_parse(target, project)  # the working tree's own saved parse, else the base's
-    if not (target / PARTIAL_PARSE).exists() and (state / PARTIAL_PARSE).exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(state / PARTIAL_PARSE, target / PARTIAL_PARSE)
+    seed_partial_parse(target, project / "target", state)  # the working tree's, else the base's
     last = CI_START + dt.timedelta(days=CI_DAYS - 1)
     env = {**_clean_env(), "WAREHOUSE_URL": f"chdb://{warehouse}",
            "SAAS_WAREHOUSE_START_DATE": CI_START.isoformat(),

@@ -30,14 +30,21 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else "dbt"
 
 
-def seed_partial_parse(target: Path, project_dir: Path = DBT_PROJECT_DIR) -> None:
-    """Start a fresh dbt target directory from the project's saved parse (what a CI cache of
-    target/ gives): dbt checks it still holds and parses only the files that differ, instead
-    of the whole project (~5 s). Nothing when `target` has one or the project has none."""
-    saved = project_dir / "target" / "partial_parse.msgpack"
-    if saved.exists() and not (target / saved.name).exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(saved, target / saved.name)
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse
+
+
+def seed_partial_parse(target: Path, *saved_in: Path) -> None:
+    """Start a fresh dbt target directory from a saved parse — the first of the directories
+    `saved_in` (default: the project's target/) that holds one (what a CI cache of target/
+    gives): dbt checks it still holds and parses only the files that differ, instead of the
+    whole project (~5 s). Nothing when `target` has one or none is saved."""
+    if (target / PARTIAL_PARSE).exists():
+        return
+    for directory in saved_in or (DBT_PROJECT_DIR / "target",):
+        if (directory / PARTIAL_PARSE).exists():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(directory / PARTIAL_PARSE, target / PARTIAL_PARSE)
+            return
 
 
 def new_dbt_project() -> DbtProject:
