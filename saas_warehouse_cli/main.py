@@ -157,8 +157,7 @@ def _access_apply(settings: Settings, dry_run: bool, passwords_file: str | None)
 
     apply_access(settings.warehouse, dry_run=dry_run,
                  passwords_file=passwords_file or settings.tenant_passwords_file,
-                 limits=TenantLimits.load(settings.tenant_limits_file),
-                 cluster=settings.cluster)
+                 limits=TenantLimits.load(settings.tenant_limits_file))
 
 
 def _sources(action: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from saas_warehouse.cluster import SINGLE_SERVER, Cluster
 from saas_warehouse.urls import WarehouseUrl
 from saas_warehouse.warehouse import open_warehouse
 from serving.access.limits import TenantLimits
@@ -15,18 +14,16 @@ from serving.access.server import (
     Statement,
     access_plan,
     cleanup_plan,
-    on_cluster,
 )
 from serving.access.sessions import access_model, read_passwords
 
 
 def apply_access(warehouse_url: WarehouseUrl | str, *, dry_run: bool, passwords_file: str | None,
-                 limits: TenantLimits, cluster: Cluster = SINGLE_SERVER) -> None:
-    """`cluster`: every statement `ON CLUSTER` (access entities on every replica)."""
+                 limits: TenantLimits) -> None:
     url = WarehouseUrl.of(warehouse_url)
     passwords = read_passwords(passwords_file)
     model = access_model(url)
-    plan = [on_cluster(s, cluster) for s in access_plan(model, passwords, limits)]
+    plan = access_plan(model, passwords, limits)
     missing = [t for t in model.tenants if t not in passwords]
     if missing:
         print(f"note: {len(missing)} tenant(s) have no password and get a role but no login: "
@@ -56,7 +53,7 @@ def apply_access(warehouse_url: WarehouseUrl | str, *, dry_run: bool, passwords_
         )
         for statement in plan:
             client.command(statement.sql)
-        cleanup = [on_cluster(s, cluster) for s in cleanup_plan(existing, model, passwords)]
+        cleanup = cleanup_plan(existing, model, passwords)
         for statement in cleanup:
             client.command(statement.sql)
             print(statement.shown, file=sys.stderr)

@@ -22,12 +22,10 @@ tenant column and three grants, each of constant size.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from saas_warehouse.cluster import Cluster
 from saas_warehouse.contract import DATABASES
 from serving.access.limits import TenantLimits
 from serving.access.model import (
@@ -64,31 +62,6 @@ class Statement:
 
 def _plain(sql: str) -> Statement:
     return Statement(sql, sql)
-
-
-# Where `ON CLUSTER` goes: after the entity's name (CREATE/ALTER), after GRANT/REVOKE, at the
-# end of a DROP (ClickHouse's access DDL grammar).
-_NAMED = re.compile(r"(?:CREATE|ALTER) (?:USER|ROLE|SETTINGS PROFILE|QUOTA|ROW POLICY)"
-                    r"(?: IF NOT EXISTS| OR REPLACE)? \S+")
-
-
-def on_cluster(statement: Statement, cluster: Cluster) -> Statement:
-    """`statement` run on every node of `cluster` (unchanged without one)."""
-    if not cluster:
-        return statement
-
-    def place(sql: str) -> str:
-        if sql.startswith(("GRANT ", "REVOKE ")):
-            verb, rest = sql.split(" ", 1)
-            return f"{verb}{cluster.on} {rest}"
-        if sql.startswith("DROP "):
-            return sql + cluster.on
-        named = _NAMED.match(sql)
-        if named is None:
-            raise ValueError(f"no ON CLUSTER place known in: {statement.shown}")
-        return sql[:named.end()] + cluster.on + sql[named.end():]
-
-    return Statement(place(statement.sql), place(statement.shown))
 
 
 def quoted(name: str) -> str:
