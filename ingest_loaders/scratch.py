@@ -35,15 +35,18 @@ class ScratchTables:
 
     def create(self) -> None:
         self._drop_stale()
-        self.client.command(self.create_sql(self.stage, self.source.table, raw_keys(self.source)))
-        self.client.command(self.create_sql(self.rejects, REJECTS_TABLE, REJECTS_KEYS))
+        for sql in self.create_statements():
+            self.client.command(sql)
 
-    def create_sql(self, table: str, like: str, keys: str) -> str:
-        """A copy of `like`; on a cluster a node-local MergeTree, not a replica of it: the
-        swap then copies parts this node holds (saas_warehouse/cluster.py)."""
-        if not self.cluster:
-            return f"CREATE TABLE {table} AS {like}"
-        return f"CREATE TABLE {table} AS {like}\nENGINE = MergeTree\n{keys}"
+    def create_statements(self) -> list[str]:
+        """The stage and the rejects' stage, copies of the raw table and of the rejects; on a
+        cluster node-local MergeTree with their keys, not replicas: the swap then copies parts
+        this node holds (saas_warehouse/cluster.py)."""
+        copies = [(self.stage, self.source.table, raw_keys(self.source)),
+                  (self.rejects, REJECTS_TABLE, REJECTS_KEYS)]
+        engine = "\nENGINE = MergeTree\n{}" if self.cluster else ""
+        return [f"CREATE TABLE {table} AS {like}" + engine.format(keys)
+                for table, like, keys in copies]
 
     def align_to_raw(self) -> None:
         """Give the stage the columns another day's load added to the raw table after the

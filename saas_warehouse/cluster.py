@@ -1,12 +1,13 @@
 """WAREHOUSE_CLUSTER (docs/contract.md §1, docs/production.md): the warehouse on one ClickHouse
 server, or on every replica of a named cluster (one shard, N replicas).
 
-On a cluster, every DDL of the project's own tables, databases and access entities runs
-`ON CLUSTER`, tables use the Replicated engine of their family (ClickHouse Cloud turns those
-into SharedMergeTree), and S3 reads use `s3Cluster`. What ClickHouse replicates by itself —
-INSERT, `REPLACE PARTITION`, `DROP PARTITION`, mutations — runs once, on the node the loader's
-session is on; a load's scratch tables are node-local MergeTree on that node, so the swap
-never copies from a replica that has not caught up (ClickHouse issue #73697).
+On a cluster, every DDL of the project's own tables and databases runs `ON CLUSTER`, tables
+use the Replicated engine of their family (ClickHouse Cloud turns those into SharedMergeTree),
+and S3 reads use `s3Cluster`; access entities live in the servers' replicated user directory.
+What ClickHouse replicates by itself — INSERT, `REPLACE PARTITION`, `DROP PARTITION`,
+mutations — runs once, on the node the loader's session is on; a load's scratch tables are
+node-local MergeTree on that node, so the swap never copies from a replica that has not caught
+up (ClickHouse issue #73697).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import re
 from dataclasses import dataclass
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
-_MERGE_TREE = re.compile(r"\s*(\w*MergeTree)\s*(\(.*\))?\s*", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,7 @@ class Cluster:
         """`MergeTree`, `ReplacingMergeTree(v)`, … as the cluster needs it: the Replicated
         engine of the family, its ZooKeeper path and replica name from the server's defaults
         (`default_replica_path` = /clickhouse/tables/{uuid}/{shard}, `{replica}`)."""
-        match = _MERGE_TREE.fullmatch(engine)
-        if not match:
-            raise ValueError(f"not a MergeTree engine: {engine!r}")
-        family, arguments = match.group(1), match.group(2) or ""
-        if not self.name or family.startswith("Replicated"):
-            return engine.strip()
-        return f"Replicated{family}{arguments}"
+        return f"Replicated{engine}" if self.name else engine
 
 
 SINGLE_SERVER = Cluster()

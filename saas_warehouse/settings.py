@@ -44,11 +44,9 @@ class Settings:
     warehouse_cluster: str = ""
 
     def __post_init__(self) -> None:
-        if self.warehouse_cluster:
-            Cluster.named(self.warehouse_cluster)  # a name, or a clear error
-            if self.warehouse_url.startswith("chdb:"):
-                raise ValueError("WAREHOUSE_CLUSTER names a cluster of ClickHouse servers; the "
-                                 "embedded engine (chdb://) has none: unset it")
+        if self.cluster and self.warehouse.embedded:  # a cluster's name, or a clear error
+            raise ValueError("WAREHOUSE_CLUSTER names a cluster of ClickHouse servers; the "
+                             "embedded engine (chdb://) has none: unset it")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
