@@ -11,10 +11,12 @@ from clickhouse_connect.driver.client import Client
 from ingest_loaders.landing import Partition
 from ingest_loaders.results import SUCCESS_STATUSES, FileStatus
 from ingest_loaders.schema_check import SchemaChange
-from ingest_loaders.tables import LEDGER_COLUMNS, LEDGER_TABLE, SCHEMA_CHANGES_TABLE
-
-SCHEMA_CHANGES_COLUMNS = ["source", "partition_date", "file", "column_name", "column_type",
-                          "action", "detected_at", "load_id"]
+from ingest_loaders.tables import (
+    LEDGER_COLUMNS,
+    LEDGER_TABLE,
+    SCHEMA_CHANGES_COLUMNS,
+    SCHEMA_CHANGES_TABLE,
+)
 
 
 @dataclass(frozen=True)
@@ -103,5 +105,6 @@ def record_schema_changes(
         for key, c in new.items() if key not in known
     ]
     if rows:
-        client.insert(SCHEMA_CHANGES_TABLE, rows, column_names=SCHEMA_CHANGES_COLUMNS)
+        client.insert(SCHEMA_CHANGES_TABLE, rows,
+                      column_names=[name for name, _ in SCHEMA_CHANGES_COLUMNS])
     return len(rows)

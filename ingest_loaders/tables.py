@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from clickhouse_connect.driver.client import Client
 
 from ingest_loaders.deliveries import mark_unmarked_days
@@ -25,8 +27,6 @@ LEDGER_COLUMNS = [
     ("landed_at", "Nullable(DateTime64(3, 'UTC'))"),  # when the day's _SUCCESS landed
     ("load_seconds", "Float64"),
 ]
-# Columns added to the ledger since it was first made, each after the one before it.
-LEDGER_ADDED = ("landed_at", "load_seconds")
 
 REJECTS_COLUMNS = [
     ("source", "LowCardinality(String)"), ("partition_date", "Date"), ("file", "String"),
@@ -105,17 +105,16 @@ def ensure_raw_tables(client: Client, cluster: Cluster = SINGLE_SERVER) -> None:
         client.command(raw_table_ddl(source, cluster=cluster))
     for ddl in bookkeeping_ddl(cluster).values():
         client.command(ddl)
-    types = dict(LEDGER_COLUMNS)
-    names = [name for name, _ in LEDGER_COLUMNS]
-    for name in LEDGER_ADDED:  # a ledger made before these columns were
-        after = names[names.index(name) - 1]
-        client.command(add_column_sql(LEDGER_TABLE, name, types[name], cluster, after=after))
     existing = client.query(
         "SELECT table, groupArray(name) FROM system.columns WHERE database = 'raw' "
         "AND table IN {tables:Array(String)} GROUP BY table",
-        parameters={"tables": list(sources)},
+        parameters={"tables": [*sources, LEDGER_TABLE.split(".")[1]]},
     ).result_rows
     columns = {table: set(names) for table, names in existing}
+    ledger = columns[LEDGER_TABLE.split(".")[1]]
+    for (before, _), (name, ch_type) in pairwise(LEDGER_COLUMNS):
+        if name not in ledger:  # a ledger made before this column was
+            client.command(add_column_sql(LEDGER_TABLE, name, ch_type, cluster, after=before))
     for source in sources.values():
         declared_since = [c for c in source.columns if c.name not in columns[source.name]]
         add_columns(client, source.table, [(c.name, c.ch_type) for c in declared_since],
