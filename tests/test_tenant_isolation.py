@@ -111,7 +111,14 @@ def engine_refusal(client, sql: str, codes: tuple[int, ...]) -> str | None:
 
 
 # Each test below tries a list of statements in one tenant session (opening one costs ~1 s)
-# and names every statement that got through, not only the first.
+# and names every statement that got through, not only the first. Then the session must still
+# answer with its tenant's rows: a session broken midway would call every later statement
+# refused.
+
+
+def still_answers(client, tenant: str) -> bool:
+    rows = client.query("SELECT DISTINCT tenant_id FROM bi.kpi_tenant_daily").result_rows
+    return rows == [(tenant,)]
 
 
 def test_the_engine_refuses_reads_and_settings_beyond_the_login(
@@ -120,6 +127,7 @@ def test_the_engine_refuses_reads_and_settings_beyond_the_login(
     with tenant_session(built_warehouse.warehouse_url, tenant) as client:
         passed = {sql: why for sql, codes in ENGINE_REFUSES
                   if (why := engine_refusal(client, sql, codes)) is not None}
+        assert still_answers(client, tenant)
     assert passed == {}
 
 
@@ -142,6 +150,7 @@ def test_the_session_refuses_files_writes_and_other_statements(
 ) -> None:
     with tenant_session(built_warehouse.warehouse_url, tenant) as client:
         passed = [sql for sql in SESSION_REFUSES if not session_refused(client, sql)]
+        assert still_answers(client, tenant)
     assert passed == []
     assert not Path("/tmp/tenant-out.txt").exists()
 
@@ -405,6 +414,7 @@ def test_system_tables_beyond_what_bi_tools_list_are_refused(
 
     with tenant_session(built_warehouse.warehouse_url, tenant) as client:
         passed = [sql for sql in SYSTEM_TABLES_BEYOND_BI_TOOLS if not refused(client, sql)]
+        assert still_answers(client, tenant)
     assert passed == []
 
 
