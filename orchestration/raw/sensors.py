@@ -62,8 +62,8 @@ def new_exports_sensor(
             # The new days' loads and everything built from them (not the bookkeeping tables
             # the loads write as they go, which no run materializes).
             asset_selection=sorted(
-                key for key in dg.AssetSelection.assets(*(raw_key(s) for s in sources))
-                .downstream().resolve(graph) if graph.get(key).is_executable
+                dg.AssetSelection.assets(*(raw_key(s) for s in sources))
+                .downstream().materializable().resolve(graph)
             ),
             tags={"saas_warehouse/trigger": "new_exports"},
         )
