@@ -72,6 +72,9 @@ def test_ops_view_matches_the_markers_the_files_the_ledger_and_dagsters_run_reco
     settings: Settings, landing_dir: Path, instance: dg.DagsterInstance
 ) -> None:
     late = time.time() - LATE_HOURS * 3600
+    # Day 1's users export: one row with an unreadable signup time (rejected), landed late.
+    users = next((landing_dir / "users" / f"dt={DAY1}").glob("*.csv"))
+    users.write_text(users.read_text() + "u_bad,tnt_bad,admin,not-a-time,0\n")
     os.utime(landing_dir / "users" / f"dt={DAY1}" / "_SUCCESS", (late, late))
     first = run_range(settings, DAY1, DAY1, instance=instance)
     # Day 2's tenants export lacks a required column: its load fails, dbt does not run.
@@ -117,12 +120,20 @@ def test_ops_view_matches_the_markers_the_files_the_ledger_and_dagsters_run_reco
             assert (landed, loaded, lag, read) == (None, None, None, None)
             continue
         started, seconds = ledger[(source, day)]
-        assert abs((landed - marker_time(landing_dir, source, day)).total_seconds()) < 0.01
+        landed_file = marker_time(landing_dir, source, day)
+        assert abs((landed - landed_file).total_seconds()) < 0.01
         assert abs((loaded - started).total_seconds() - seconds) < 0.01
-        assert lag == pytest.approx((loaded - landed).total_seconds(), abs=0.01)
+        # The ledger's load: within the run that made it, no longer than its load steps.
+        run_started, run_ended = runs[first.run_id if day == DAY1 else second][6:]
+        assert run_started <= started <= run_ended
+        assert 0 < seconds <= step_seconds(instance, first.run_id if day == DAY1 else second,
+                                           dbt=False)
+        assert lag == pytest.approx((started - landed_file).total_seconds() + seconds, abs=0.02)
         assert (lag > LATE_HOURS * 3600) == ((source, day) == ("users", DAY1)), (source, lag)
         assert read == expected_counts(landing_dir, source, [day])[0]
-        assert per_million == (rejected * 1_000_000 / read if read else 0)
+        bad_rows = 1 if (source, day) == ("users", DAY1) else 0
+        assert rejected == bad_rows
+        assert per_million == pytest.approx(bad_rows * 1_000_000 / read)
 
     # The sensors write the same records for runs Dagster launches; a record missed (the
     # warehouse was busy when the failed run's sensor ran: the sensor moves on) is written by
