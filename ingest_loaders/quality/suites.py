@@ -93,11 +93,11 @@ def severities(source: Source) -> set[Severity]:
     return {e.severity for e in expectations(source)}
 
 
-def build_suite(source: Source, name: str | None = None) -> Any:
-    """A `great_expectations.ExpectationSuite` for one raw source (named as its table)."""
+def build_suite(source: Source, name: str) -> Any:
+    """A `great_expectations.ExpectationSuite` named `name` for one raw source."""
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=name or source.table)
+    suite = gx.ExpectationSuite(name=name)
     for e in expectations(source):
         suite.add_expectation(getattr(gx.expectations, e.kind)(
             column=e.column, meta={"severity": str(e.severity)}, **e.arguments
