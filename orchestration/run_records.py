@@ -51,12 +51,10 @@ def _utc(timestamp: float | None) -> dt.datetime:
     return moment.replace(tzinfo=None)
 
 
-def pipeline_run(instance: dg.DagsterInstance, run_id: str) -> PipelineRun:
-    """The record of a finished run, from the instance's run and step records."""
-    record = instance.get_run_record_by_id(run_id)
-    if record is None:
-        raise ValueError(f"no run {run_id} in this Dagster instance")
+def pipeline_run(instance: dg.DagsterInstance, record: dg.RunRecord) -> PipelineRun:
+    """The record of a finished run, from its run record and the instance's step records."""
     run = record.dagster_run
+    run_id = run.run_id
     steps = instance.get_run_step_stats(run_id)
 
     def seconds(stats: list) -> float:
@@ -86,7 +84,8 @@ def record_runs(client: Client, instance: dg.DagsterInstance, run_id: str,
     """Record `run_id`, and every other of the job's last RECENT_RUNS finished runs that
     raw.pipeline_runs lacks: a record missed when the warehouse could not take it (a sensor
     moves past a run whose tick failed) is written by the next run's. Returns how many."""
-    client.command(bookkeeping_ddl(cluster)[PIPELINE_RUNS_TABLE])
+    if not client.command(f"EXISTS TABLE {PIPELINE_RUNS_TABLE}"):  # no DDL on every pass
+        client.command(bookkeeping_ddl(cluster)[PIPELINE_RUNS_TABLE])
     finished = instance.get_run_records(
         filters=dg.RunsFilter(job_name=daily_warehouse_job.name,
                               statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]),
@@ -95,7 +94,12 @@ def record_runs(client: Client, instance: dg.DagsterInstance, run_id: str,
     recorded = {row[0] for row in client.query(
         f"SELECT run_id FROM {PIPELINE_RUNS_TABLE} WHERE run_id IN {{ids:Array(String)}}",
         parameters={"ids": sorted(recent)}).result_rows}
-    runs = [pipeline_run(instance, i) for i in [run_id, *sorted(recent - recorded)]]
+    by_id = {r.dagster_run.run_id: r for r in finished}
+    this_run = by_id.get(run_id) or instance.get_run_record_by_id(run_id)
+    if this_run is None:
+        raise ValueError(f"no run {run_id} in this Dagster instance")
+    runs = [pipeline_run(instance, r)
+            for r in [this_run, *(by_id[i] for i in sorted(recent - recorded))]]
     client.insert(PIPELINE_RUNS_TABLE, [list(astuple(run)) for run in runs],
                   column_names=[name for name, _ in PIPELINE_RUNS_COLUMNS])
     return len(runs)
