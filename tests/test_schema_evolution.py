@@ -7,6 +7,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
+import subprocess
+import sys
 
 import pyarrow as pa
 import pytest
@@ -151,26 +154,38 @@ def test_a_stage_made_before_another_load_added_a_column_gets_it(loading_area) -
         scratch.drop()
 
 
+OLD_LEDGER = """
+import json, sys
+from ingest_loaders.tables import ensure_raw_tables
+from saas_warehouse.warehouse import ensure_databases, open_warehouse
+old = ("load_id String, source LowCardinality(String), partition_date Date, file String, "
+       "fingerprint String, size_bytes UInt64, rows_read UInt64, rows_loaded UInt64, "
+       "rows_rejected UInt64, status LowCardinality(String), message String, "
+       "loaded_at DateTime64(3, 'UTC')")
+with open_warehouse(sys.argv[1]) as client:
+    ensure_databases(client)
+    client.command("CREATE DATABASE IF NOT EXISTS raw")
+    client.command(f"CREATE TABLE raw.load_ledger ({old}) ENGINE = MergeTree "
+                   "ORDER BY (source, partition_date, loaded_at, file)")
+    client.command("INSERT INTO raw.load_ledger (load_id, source) VALUES ('l1', 'users')")
+    ensure_raw_tables(client)
+    ensure_raw_tables(client)  # nothing left to add: no error
+    columns = client.query("SELECT name, type FROM system.columns WHERE database = 'raw' "
+                           "AND table = 'load_ledger' ORDER BY position").result_rows
+    kept = client.query("SELECT load_id, source FROM raw.load_ledger").result_rows
+print(json.dumps([columns, kept]))
+"""
+
+
 def test_a_ledger_made_before_its_newer_columns_gets_them_in_order(tmp_path) -> None:
     """A warehouse whose raw.load_ledger predates `landed_at` and `load_seconds` (the columns
     as they were, written here by hand) gets both, each after the one before it, and keeps
-    its rows."""
-    from ingest_loaders.tables import LEDGER_COLUMNS, ensure_raw_tables
-    from saas_warehouse.warehouse import ensure_databases
+    its rows. (In a process of its own: this module's process holds another warehouse.)"""
+    from ingest_loaders.tables import LEDGER_COLUMNS
+    from saas_warehouse.settings import REPO_ROOT
 
-    old = ("load_id String, source LowCardinality(String), partition_date Date, file String, "
-           "fingerprint String, size_bytes UInt64, rows_read UInt64, rows_loaded UInt64, "
-           "rows_rejected UInt64, status LowCardinality(String), message String, "
-           "loaded_at DateTime64(3, 'UTC')")
-    with open_warehouse(f"chdb://{tmp_path / 'wh'}") as client:
-        ensure_databases(client)
-        client.command("CREATE DATABASE IF NOT EXISTS raw")
-        client.command(f"CREATE TABLE raw.load_ledger ({old}) ENGINE = MergeTree "
-                       "ORDER BY (source, partition_date, loaded_at, file)")
-        client.command("INSERT INTO raw.load_ledger (load_id, source) VALUES ('l1', 'users')")
-        ensure_raw_tables(client)
-        ensure_raw_tables(client)  # nothing left to add: no error
-        columns = client.query("SELECT name, type FROM system.columns WHERE database = 'raw' "
-                               "AND table = 'load_ledger' ORDER BY position").result_rows
-        kept = client.query("SELECT load_id, source FROM raw.load_ledger").result_rows
-    assert columns == LEDGER_COLUMNS and kept == [("l1", "users")]
+    done = subprocess.run([sys.executable, "-c", OLD_LEDGER, f"chdb://{tmp_path / 'wh'}"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    columns, kept = json.loads(done.stdout.splitlines()[-1])
+    assert [tuple(c) for c in columns] == LEDGER_COLUMNS and kept == [["l1", "users"]]
