@@ -96,7 +96,8 @@ def build_base(repo: Path, sha: str, cache: Path) -> None:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tree, filter="data")
         # The working tree's saved dbt parse, if any: the base's dbt re-parses what differs only.
-        seed_partial_parse(tree / "dbt_project" / "target", repo / "dbt_project" / "target")
+        seed_partial_parse(tree / "dbt_project" / "target", repo / "dbt_project" / "target",
+                           project=tree / "dbt_project")
         landing = Path(tmp) / "landing"
         generate(str(landing), CI_START, CI_DAYS, progress=False, **CI_SHAPE)
         last = CI_START + dt.timedelta(days=CI_DAYS - 1)
@@ -127,7 +128,8 @@ def _build_modified(repo: Path, warehouse: Path, state: Path, target: Path,
     log = kept / "dbt.log"
     for name in ("run_results.json", "manifest.json"):
         (kept / name).unlink(missing_ok=True)
-    seed_partial_parse(target, project / "target", state)  # the working tree's, else the base's
+    # The working tree's saved parse, else the base's.
+    seed_partial_parse(target, project / "target", state, project=project)
     last = CI_START + dt.timedelta(days=CI_DAYS - 1)
     env = {**_clean_env(), "WAREHOUSE_URL": f"chdb://{warehouse}",
            "SAAS_WAREHOUSE_START_DATE": CI_START.isoformat(),

@@ -10,6 +10,7 @@ the cost come back: these tests fail instead. Everything else goes through publi
 from __future__ import annotations
 
 import inspect
+import shutil
 import subprocess
 import warnings
 from functools import cached_property
@@ -17,11 +18,14 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import dagster as dg
+import msgpack
 import pytest
 from dagster_dbt import DbtCliResource
 from packaging import version
+from support.dbt_cli import copy_project
 
 from orchestration.transform.assets import WarehouseDbtCli, build_dbt_resource
+from orchestration.transform.project import CHANGED_SEED, PARTIAL_PARSE
 
 
 def test_the_overridden_hooks_are_still_dagster_dbts() -> None:
@@ -54,6 +58,31 @@ def test_dbt_starts_without_its_version_asked_or_an_adapter(
     assert [args[1:] for args in started] == [["debug", "--config-dir"]]
     assert invocation.adapter is None
     assert invocation.cli_version == version.parse(installed_version("dbt-core"))
+
+
+def test_a_dbt_invocation_on_the_prepared_project_parses_nothing_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """dagster-dbt's preparer marks every seed of the saved parse as changed (DbtCliResource
+    copies that parse into each invocation's target): the project puts the seeds' real
+    checksums back where the parse was made, so a run re-parses nothing. A copy of the
+    project elsewhere gets the mark (its seeds' saved directory is not its own)."""
+    dbt = build_dbt_resource()  # prepares the manifest if stale, then aligns the seeds
+    monkeypatch.setenv("WAREHOUSE_URL", f"chdb://{tmp_path / 'warehouse'}")
+    invocation = dbt.cli(["parse"]).wait()  # in a new directory under the project's target/
+    try:
+        assert invocation.is_successful()
+        log = (invocation.target_path / "dbt.log").read_text()
+    finally:
+        shutil.rmtree(invocation.target_path)
+    assert "no changes found, skipping parsing" in log, log[-3000:]
+
+    copy = copy_project(tmp_path / "copy")
+    saved = msgpack.unpackb((copy / "dbt_project" / "target" / PARTIAL_PARSE).read_bytes(),
+                            strict_map_key=False)
+    seeds = [f for f in saved["files"].values() if f.get("parse_file_type") == "seed"]
+    assert len(seeds) == len(list((copy / "seeds").glob("*.csv"))) > 0
+    assert all(f["checksum"] == CHANGED_SEED for f in seeds)
 
 
 def test_no_dagster_warning_is_silenced_process_wide() -> None:

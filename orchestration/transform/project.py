@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+import msgpack
 from dagster_dbt import DbtProject
 
 from saas_warehouse.settings import REPO_ROOT
@@ -31,20 +32,53 @@ def dbt_executable() -> str:
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse
+# dagster-dbt's mark on a saved seed: a checksum no file has (DbtProjectPreparer).
+CHANGED_SEED = {"name": "sha256", "checksum": "0" * 64}
 
 
-def seed_partial_parse(target: Path, *saved_in: Path) -> None:
-    """Start a fresh dbt target directory from a saved parse — the first of the directories
-    `saved_in` (default: the project's target/) that holds one (what a CI cache of target/
-    gives): dbt checks it still holds and parses only the files that differ, instead of the
-    whole project (~5 s). Nothing when `target` has one or none is saved."""
+def seed_partial_parse(target: Path, *saved_in: Path, project: Path = DBT_PROJECT_DIR) -> None:
+    """Start a fresh dbt target directory of `project` from a saved parse — the first of the
+    directories `saved_in` (default: the project's target/) that holds one (what a CI cache of
+    target/ gives): dbt checks it still holds and parses only the files that differ, instead of
+    the whole project (~5 s). Nothing when `target` has one or none is saved."""
     if (target / PARTIAL_PARSE).exists():
         return
     for directory in saved_in or (DBT_PROJECT_DIR / "target",):
         if (directory / PARTIAL_PARSE).exists():
             target.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(directory / PARTIAL_PARSE, target / PARTIAL_PARSE)
+            align_saved_seeds(target / PARTIAL_PARSE, project)
             return
+
+
+def align_saved_seeds(saved: Path, project: Path) -> None:
+    """Make a saved parse's seeds count as changed exactly when they are.
+
+    A seed's parse holds the absolute directory it was parsed in (dbt loads the CSV from
+    there), so dagster-dbt's preparer marks every seed changed: each dbt invocation then
+    re-parses the seeds and every model that refs one (~1 s of CPU, 2-4 s on a busy machine).
+    Here a seed parsed in `project` itself gets its file's real checksum back (computed as
+    dbt computes it), and one parsed elsewhere — a copy of the project, a CI base tree — gets
+    the mark, so that dbt re-parses it where it now is."""
+    from dbt.contracts.files import FileHash
+    from dbt_common.clients.system import load_file_contents
+
+    parse = msgpack.unpackb(saved.read_bytes(), strict_map_key=False)
+    seeds = [e for e in parse.get("files", {}).values() if e.get("parse_file_type") == "seed"]
+    before = [dict(e["checksum"]) for e in seeds]
+    for entry in seeds:
+        where = entry["path"]
+        root = Path(where["project_root"])
+        csv = root / where["searched_path"] / where["relative_path"]
+        if root.is_absolute() and root.resolve() == project.resolve() and csv.is_file():
+            entry["checksum"] = FileHash.from_contents(load_file_contents(str(csv))).to_dict()
+        else:
+            entry["checksum"] = CHANGED_SEED
+    if before == [e["checksum"] for e in seeds]:
+        return  # as it should be: not written again
+    partial = saved.with_name(f".{saved.name}.{os.getpid()}.tmp")
+    partial.write_bytes(msgpack.packb(parse))
+    os.replace(partial, saved)  # a dbt starting meanwhile reads the old parse or the new
 
 
 def new_dbt_project() -> DbtProject:
@@ -63,6 +97,9 @@ def dbt_project() -> DbtProject:
             # dagster-dbt's own preparation: `dbt parse` under a lock file, skipped when
             # another process (a test worker, a code server) refreshed it meanwhile.
             project.preparer.prepare(project)
+    saved = project.project_dir / project.target_path / PARTIAL_PARSE
+    if saved.exists():
+        align_saved_seeds(saved, project.project_dir)
     return project
 
 

@@ -28,13 +28,13 @@ def copy_project(root: Path) -> Path:
         if (REPO_ROOT / name).is_file() and not name.startswith("docs/"):
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO_ROOT / name, root / name)
-    seed_partial_parse(root / "dbt_project" / "target")
+    seed_partial_parse(root / "dbt_project" / "target", project=root / "dbt_project")
     return root
 
 
 def dbt(args: list[str], project_dir: Path, tmp: Path, **env: str) -> subprocess.CompletedProcess:
     """Run the dbt CLI of this interpreter's environment; target/ and logs/ stay in `tmp`."""
-    seed_partial_parse(tmp / "dbt_target")
+    seed_partial_parse(tmp / "dbt_target", project=project_dir)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     full_env.update(
         DBT_PROFILES_DIR=str(project_dir),
