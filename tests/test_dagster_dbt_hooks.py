@@ -1,6 +1,6 @@
 """The private parts of dagster-dbt the project still leans on, pinned.
 
-WarehouseDbtCli (orchestration/transform/assets.py) overrides two private methods of
+WarehouseDbtCli (orchestration/transform/project.py) overrides two private methods of
 DbtCliResource, because no public setting skips what they cost before every dbt invocation
 (`dbt --version` and an in-process dbt adapter, ~5 s together). If dagster-dbt renames them
 or stops calling them (0.27 had other names), the overrides would silently do nothing and
@@ -20,12 +20,30 @@ from pathlib import Path
 import dagster as dg
 import msgpack
 import pytest
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 from support.dbt_cli import copy_project
 
-from orchestration.transform.assets import WarehouseDbtCli, build_dbt_resource
-from orchestration.transform.project import CHANGED_SEED, PARTIAL_PARSE
+from orchestration.transform.assets import build_dbt_resource
+from orchestration.transform.project import (
+    CHANGED_SEED,
+    PARTIAL_PARSE,
+    WarehouseDbtCli,
+    WarehouseDbtPreparer,
+)
+
+
+def _record_processes(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The arguments of every process started from now on (the list fills as they start)."""
+    started: list[list[str]] = []
+
+    class Recording(subprocess.Popen):
+        def __init__(self, args, *rest, **kwargs):
+            started.append([str(a) for a in args])
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Recording)
+    return started
 
 
 def test_the_overridden_hooks_are_still_dagster_dbts() -> None:
@@ -43,15 +61,8 @@ def test_dbt_starts_without_its_version_asked_or_an_adapter(
 ) -> None:
     """A real invocation through the resource: the only process started is dbt's command
     itself, and dagster-dbt holds no adapter for it."""
-    started: list[list[str]] = []
-
-    class Recording(subprocess.Popen):
-        def __init__(self, args, *rest, **kwargs):
-            started.append([str(a) for a in args])
-            super().__init__(args, *rest, **kwargs)
-
     dbt = build_dbt_resource()  # prepares the manifest first if stale: not recorded
-    monkeypatch.setattr(subprocess, "Popen", Recording)
+    started = _record_processes(monkeypatch)
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path))  # the invocation's artifacts
     invocation = dbt.cli(["debug", "--config-dir"]).wait()
     assert invocation.is_successful()
@@ -60,14 +71,34 @@ def test_dbt_starts_without_its_version_asked_or_an_adapter(
     assert invocation.cli_version == version.parse(installed_version("dbt-core"))
 
 
+def test_preparing_a_stale_manifest_starts_dbt_parse_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The project's preparer (dagster-dbt's public interface) parses through the resource:
+    no `dbt --version` first; the saved parse keeps its seeds' checksums."""
+    copy = copy_project(tmp_path / "copy") / "dbt_project"  # its manifest: missing
+    started = _record_processes(monkeypatch)
+    monkeypatch.setenv("WAREHOUSE_URL", f"chdb://{tmp_path / 'warehouse'}")
+    project, preparer = DbtProject(project_dir=copy, profiles_dir=copy), WarehouseDbtPreparer()
+    preparer.prepare(project)
+    assert [args[1:] for args in started] == [["parse", "--quiet"]]
+    assert project.manifest_path.exists()
+    saved = msgpack.unpackb((copy / "target" / PARTIAL_PARSE).read_bytes(),
+                            strict_map_key=False)
+    seeds = [f for f in saved["files"].values() if f.get("parse_file_type") == "seed"]
+    assert seeds and all(f["checksum"] != CHANGED_SEED for f in seeds)
+    preparer.prepare(project)  # fresh now: nothing started
+    assert len(started) == 1
+
+
 def test_a_dbt_invocation_on_the_prepared_project_parses_nothing_again(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """dagster-dbt's preparer marks every seed of the saved parse as changed (DbtCliResource
-    copies that parse into each invocation's target): the project puts the seeds' real
-    checksums back where the parse was made, so a run re-parses nothing. A copy of the
-    project elsewhere gets the mark (its seeds' saved directory is not its own)."""
-    dbt = build_dbt_resource()  # prepares the manifest if stale, then aligns the seeds
+    """DbtCliResource copies the project's saved parse into each invocation's target: with
+    its seeds' real checksums (dagster-dbt's own preparer marks every seed changed), a run
+    re-parses nothing. A copy of the project elsewhere gets the mark (its seeds' saved
+    directory is not its own)."""
+    dbt = build_dbt_resource()  # prepares the manifest if stale
     monkeypatch.setenv("WAREHOUSE_URL", f"chdb://{tmp_path / 'warehouse'}")
     invocation = dbt.cli(["parse"]).wait()  # in a new directory under the project's target/
     try:

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.slow  # real serve processes and Dagster/dbt runs
 DAY1, DAY2 = SAMPLE_START, SAMPLE_START + dt.timedelta(days=1)
 DAYS = (DAY1.isoformat(), DAY2.isoformat())
 QUERY_TIMEOUT = 60  # seconds: a query slower than this counts as a hang
-THINK_SECONDS = 0.5  # a BI client's pause between two queries
+THINK_SECONDS = 1.0  # a BI client's pause between two queries (a dashboard user clicks slower)
 
 
 def start_run(served: Served, landing: Path, home: Path, start: dt.date,

@@ -12,22 +12,18 @@ daily facts and `bi` views after them, so the two groups would depend on each ot
 import datetime as dt
 import os
 import shutil
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
-from importlib.metadata import version as installed_version
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
-from dbt.adapters.base import BaseAdapter
-from packaging import version
 from pydantic import Field
 
 from orchestration.partitions import WAREHOUSE_POOL, run_days
 from orchestration.resources import WarehouseResource
-from orchestration.transform.project import dbt_executable, dbt_project
+from orchestration.transform.project import dbt_project, dbt_resource
 from orchestration.transform.translator import WarehouseDbtTranslator
 from saas_warehouse.warehouse import warehouse_lock
 
@@ -78,7 +74,10 @@ class DbtBuildConfig(dg.Config):
     )
 
 
+@cache
 def build_dbt_assets() -> dg.AssetsDefinition:
+    """The dbt assets, built once per process from the manifest `dbt_project()` prepared
+    (once per process too): ~0.7 s that every run of a long-lived process paid again."""
     project = dbt_project()
 
     @dbt_assets(
@@ -149,28 +148,5 @@ def dbt_environment(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-class WarehouseDbtCli(DbtCliResource):
-    """dagster-dbt's dbt resource without two costs it pays before every invocation: asking
-    the executable its version (`dbt --version`, ~2.5 s here) and building an in-process dbt
-    adapter (~2.3 s), which only serves column and row-count metadata these assets never
-    fetch. The executable is this environment's own dbt (dbt_executable()), so its version
-    is the installed dbt-core's.
-
-    Both are private to dagster-dbt (0.28+; 0.27 named them differently) and no public
-    setting turns them off: tests/test_dagster_dbt_hooks.py fails when dagster-dbt renames
-    them or calls them differently, instead of the costs silently coming back."""
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
-            return version.parse(installed_version("dbt-core"))
-        return super()._cli_version
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> BaseAdapter:
-        return None  # type: ignore[return-value]  # dagster-dbt runs without one
-
-
 def build_dbt_resource() -> DbtCliResource:
-    project = dbt_project()
-    return WarehouseDbtCli(project_dir=str(project.project_dir),
-                           profiles_dir=str(project.profiles_dir), dbt_executable=dbt_executable())
+    return dbt_resource(dbt_project())

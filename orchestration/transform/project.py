@@ -1,24 +1,28 @@
-"""The dbt project, and the manifest Dagster builds its assets from.
+"""The dbt project, the dbt resource, and the manifest Dagster builds its assets from.
 
-dagster-dbt prepares the manifest (`dbt parse`): under `dagster dev` on every load
-(`DbtProject.prepare_if_dev`), for a deployment once at build time
-(`dagster-dbt project prepare-and-package --file orchestration/transform/deploy.py`), and here
-also whenever it is missing or older than a file it is parsed from, so that a CLI run or a
-test after an edit never builds assets from a stale manifest.
+The manifest is prepared (`dbt parse`) by `WarehouseDbtPreparer` (dagster-dbt's public
+preparer interface; DbtProject takes no preparer of its own, so `dbt_project()` calls it):
+under `dagster dev` on every load, and otherwise whenever the manifest is missing or older than
+a file it is parsed from, so that a CLI run or a test after an edit never builds assets from a
+stale manifest. A deployment may prepare it once at build time instead, with dagster-dbt's own
+preparer (`dagster-dbt project prepare-and-package --file orchestration/transform/deploy.py`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import cache
+from collections.abc import Sequence
+from functools import cache, cached_property
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import msgpack
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject, DbtProjectPreparer
+from dbt.adapters.base import BaseAdapter
+from packaging import version
 
 from saas_warehouse.settings import REPO_ROOT
 
@@ -55,9 +59,10 @@ def align_saved_seeds(saved: Path, project: Path) -> None:
     """Make a saved parse's seeds count as changed exactly when they are.
 
     A seed's parse holds the absolute directory it was parsed in (dbt loads the CSV from
-    there), so dagster-dbt's preparer marks every seed changed: each dbt invocation then
-    re-parses the seeds and every model that refs one (~1 s of CPU, 2-4 s on a busy machine).
-    Here a seed parsed in `project` itself gets its file's real checksum back (computed as
+    there), so a parse copied to another directory must mark its seeds changed, as
+    dagster-dbt's own preparer does to every seed, always (then each dbt invocation re-parses
+    the seeds and every model that refs one: ~1 s of CPU, 2-4 s on a busy machine). Here a
+    seed parsed in `project` itself keeps or gets back its file's real checksum (computed as
     dbt computes it), and one parsed elsewhere — a copy of the project, a CI base tree — gets
     the mark, so that dbt re-parses it where it now is."""
     from dbt.contracts.files import FileHash
@@ -81,6 +86,56 @@ def align_saved_seeds(saved: Path, project: Path) -> None:
     os.replace(partial, saved)  # a dbt starting meanwhile reads the old parse or the new
 
 
+class WarehouseDbtCli(DbtCliResource):
+    """dagster-dbt's dbt resource without two costs it pays before every invocation: asking
+    the executable its version (`dbt --version`, ~2.5 s here) and building an in-process dbt
+    adapter (~2.3 s), which only serves column and row-count metadata these assets never
+    fetch. The executable is this environment's own dbt (dbt_executable()), so its version
+    is the installed dbt-core's.
+
+    Both are private to dagster-dbt (0.28+; 0.27 named them differently) and no public
+    setting turns them off: tests/test_dagster_dbt_hooks.py fails when dagster-dbt renames
+    them or calls them differently, instead of the costs silently coming back."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
+            return version.parse(installed_version("dbt-core"))
+        return super()._cli_version
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> BaseAdapter:
+        return None  # type: ignore[return-value]  # dagster-dbt runs without one
+
+
+def dbt_resource(project: DbtProject) -> WarehouseDbtCli:
+    return WarehouseDbtCli(project_dir=str(project.project_dir),
+                           profiles_dir=str(project.profiles_dir), dbt_executable=dbt_executable())
+
+
+class WarehouseDbtPreparer(DbtProjectPreparer):
+    """`dbt parse` into the project's target/, as dagster-dbt's default preparer runs it, but
+    through `WarehouseDbtCli` (not `dbt --version` and an adapter first: ~5 s), and without
+    marking the saved parse's seeds changed (see `align_saved_seeds`). The project has no
+    packages to install. Under a lock file: a process that waited while another parsed finds
+    the manifest fresh and parses nothing."""
+
+    def prepare_if_dev(self, project: DbtProject) -> None:
+        if self.using_dagster_dev():  # every load: dbt re-parses only what changed
+            self._parse(project, always=True)
+
+    def prepare(self, project: DbtProject) -> None:
+        self._parse(project, always=False)
+
+    def _parse(self, project: DbtProject, *, always: bool) -> None:
+        target = project.project_dir / project.target_path
+        target.mkdir(parents=True, exist_ok=True)
+        with (target / ".manifest.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if always or manifest_is_stale(project):
+                dbt_resource(project).cli(["parse", "--quiet"],
+                                          target_path=project.target_path).wait()
+
+
 def new_dbt_project() -> DbtProject:
     """The project as dagster-dbt sees it, nothing prepared (reads dbt_project.yml)."""
     return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -89,44 +144,27 @@ def new_dbt_project() -> DbtProject:
 @cache
 def dbt_project() -> DbtProject:
     """The dbt project, its manifest prepared under `dagster dev` or when stale."""
-    project = new_dbt_project()
-    with _this_venv_on_path():
-        if project.preparer.using_dagster_dev():
-            project.prepare_if_dev()
-        elif manifest_is_stale(project.manifest_path):
-            # dagster-dbt's own preparation: `dbt parse` under a lock file, skipped when
-            # another process (a test worker, a code server) refreshed it meanwhile.
-            project.preparer.prepare(project)
+    project, preparer = new_dbt_project(), WarehouseDbtPreparer()
+    if preparer.using_dagster_dev():
+        preparer.prepare_if_dev(project)
+    else:
+        preparer.prepare(project)  # nothing when the manifest is fresh
     saved = project.project_dir / project.target_path / PARTIAL_PARSE
-    if saved.exists():
+    if saved.exists():  # dagster-dbt's preparer (prepare-and-package) marked its seeds
         align_saved_seeds(saved, project.project_dir)
     return project
 
 
-def manifest_is_stale(manifest: Path) -> bool:
-    """Missing, or older than a file it is parsed from: Dagster's assets and checks must
-    match what the dbt process it starts will build."""
-    if not manifest.exists():
+def manifest_is_stale(project: DbtProject) -> bool:
+    """Missing, or older than a file it is parsed from or a folder of them (a folder changes
+    when a file in it is added, removed or renamed): Dagster's assets and checks must match
+    what the dbt process it starts will build."""
+    if not project.manifest_path.exists():
         return True
-    built = manifest.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "tests",
-                   REPO_ROOT / "macros", REPO_ROOT / "seeds"):
-        sources.extend(p for p in folder.rglob("*") if p.is_file())
+    built = project.manifest_path.stat().st_mtime
+    here = project.project_dir
+    sources = [here / "dbt_project.yml", here / "profiles.yml"]
+    for folder in (here / "models", here / "tests", here.parent / "macros",
+                   here.parent / "seeds"):  # dbt_project.yml: ../macros, ../seeds
+        sources += [folder, *folder.rglob("*")]
     return any(p.stat().st_mtime > built for p in sources if p.exists())
-
-
-@contextmanager
-def _this_venv_on_path() -> Iterator[None]:
-    """dagster-dbt's preparer runs the `dbt` it finds on PATH (it takes no executable):
-    while it parses, that is this environment's, as `make dev` and an activated venv have it."""
-    saved = os.environ.get("PATH")
-    if Path(dbt_executable()).is_absolute():
-        os.environ["PATH"] = os.pathsep.join([str(Path(dbt_executable()).parent), saved or ""])
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("PATH", None)
-        else:
-            os.environ["PATH"] = saved
