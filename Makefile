@@ -14,7 +14,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # tests/conftest.py (longest first). The shared built warehouses are built once for both.
 PYTEST_WORKERS := -n 2 --dist load --maxschedchunk 1
 
-.PHONY: install demo test test-fast ci screenshots lint lint-python lint-sql dev bench clean chromium superset-demo
+.PHONY: install demo test test-fast ci screenshots lint lint-python lint-sql dev bench bench-scale clean chromium superset-demo
 
 # uv installs the same versions as pip would from pyproject.toml, several times faster; like
 # pip, it compiles the bytecode at install (else each of the tests' many processes compiles
@@ -97,6 +97,11 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench.access --tenants 10,10000 --repeat 20 --rounds 3
 	$(BIN)/python -m bench.isolation
 	$(BIN)/python -m bench.serve
+
+## Issue 27's scale run (~30 min, ~10 GB of disk in a temp dir): a 100M-row day over 10,000
+## tenants, with its plot (docs/scale.svg).
+bench-scale: $(INSTALLED)
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf .warehouse .dagster data/landing dbt_project/target

@@ -113,15 +113,14 @@ def tiny(tmp_path: Path) -> tuple[Path, Path]:
     root = project(tmp_path / "tiny", warehouse)
     (root / "seeds" / "seen_ids.csv").write_text("id\na\nb\nc\n")
     (root / "seeds" / "seen_pairs.csv").write_text("k,n\na,1\na,2\nb,1\n,1\nc,\n")
-    ok(dbt(["seed"], root, tmp_path))
-    return root, warehouse
+    return root, warehouse  # seeded by each test's first build (`+model`)
 
 
 def test_a_long_window_is_built_in_day_batches_with_the_same_result(tiny, tmp_path):
     root, warehouse = tiny
     last = FIRST_DAY + dt.timedelta(days=DAYS - 1)
     # First build (no table yet): 10 days in batches of 3 → 4 INSERTs, open at both ends.
-    run = ok(dbt(["run", "-s", "daily_stats"], root, tmp_path,
+    run = ok(dbt(["build", "-s", "+daily_stats"], root, tmp_path,
                  **dbt_run_vars((FIRST_DAY, last), batch_days=3)))
     assert batch_lines(run.stdout) == [
         "daily_stats: day batch 1/4, days up to 2026-05-03",
@@ -150,7 +149,7 @@ def test_a_long_window_is_built_in_day_batches_with_the_same_result(tiny, tmp_pa
 def test_unique_tests_find_exactly_the_repeated_keys_nulls_included(tiny, tmp_path):
     root, warehouse = tiny
     # pairs: NULL in either key column is no repeat.
-    ok(dbt(["build", "-s", "ids", "pairs"], root, tmp_path))
+    ok(dbt(["build", "-s", "+ids", "+pairs"], root, tmp_path))
 
     (root / "seeds" / "seen_ids.csv").write_text("id\na\nb\nb\nc\nd\nd\nd\n")
     (root / "seeds" / "seen_pairs.csv").write_text(
