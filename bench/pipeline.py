@@ -127,6 +127,18 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def run_meta(module: str, argv: list[str] | None) -> dict[str, Any]:
+    """What a benchmark's results say about their run: command, time, machine, versions."""
+    return {
+        "command": f"python -m {module} " + " ".join(argv if argv is not None
+                                                     else sys.argv[1:]),
+        "when": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "machine": machine_description(),
+        "versions": _versions(),
+        "load_before": loadavg(),
+    }
+
+
 # ---------------------------------------------------------------------------- runs
 
 
@@ -380,14 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     os.environ["DBT_TARGET_PATH"] = str(tmp / "dbt-target")
     began = time.perf_counter()
-    meta: dict[str, Any] = {
-        "command": "python -m bench.pipeline " + " ".join(argv if argv is not None
-                                                          else sys.argv[1:]),
-        "when": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "machine": machine_description(),
-        "versions": _versions(),
-        "load_before": loadavg(),
-    }
+    meta = run_meta("bench.pipeline", argv)
     report: dict[str, Any] = {}
     try:
         from sample_exports import generate

@@ -53,7 +53,8 @@ def _panel(x0: int, title: str, xs: list[float], series: dict[str, list[float]],
                    f"{escape(name)}</text>")
     first = next(iter(series.values()))
     if first and first[0] > 0:  # exactly linear from the first series' first point
-        ends = [(x, first[0] * x / xs[0]) for x in (xs[0], xs[-1])]
+        last_x = min(xs[-1], xs[0] * 10**hi_y / first[0])  # not past the panel's top
+        ends = [(x, first[0] * x / xs[0]) for x in (xs[0], last_x)]
         out.append(f'<polyline points="{" ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in ends)}" '
                    'fill="none" stroke="#9aa5b1" stroke-dasharray="4 4"/>')
     return out
