@@ -102,7 +102,7 @@ def reading(client: Any, sql: str) -> dict[str, tuple]:
 
 class Clients:
     """Threads, each its own clickhouse-connect client, querying in a loop until stopped:
-    every reading of a checked query is kept with the moment it came, every error too.
+    every reading of a checked query is kept with the moment it was asked, every error too.
     `who`: (label, login, checked query); each BI client also asks OTHER_SQL in between."""
 
     def __init__(self, served: Served, who: list[tuple[str, str, str]]) -> None:
@@ -129,10 +129,17 @@ class Clients:
                     self.queries += 1
                     self.slowest = max(self.slowest, time.monotonic() - began)
                     if query == sql:
-                        self.seen[label].append((time.monotonic(), answer))
+                        self.seen[label].append((began, answer))
                     time.sleep(THINK_SECONDS)
         finally:
             client.close()
+
+    def read_since(self, moment: float, timeout: float = QUERY_TIMEOUT) -> None:
+        """Wait until every client has a reading it asked for after `moment`."""
+        deadline = time.monotonic() + timeout
+        while any(not r or r[-1][0] <= moment for r in self.seen.values()):
+            assert time.monotonic() < deadline, "a client stopped reading"
+            time.sleep(0.1)
 
     def __enter__(self) -> Clients:
         for thread in self._threads:
@@ -207,7 +214,7 @@ def test_kill_9_mid_load_then_8_bi_clients_see_old_or_new_while_the_next_run_rep
             time.sleep(1)
             finished(start_run(served, landing_dir, tmp_path / "home2", DAY1, DAY2))
             ran_until = time.monotonic()
-            time.sleep(1.5)  # the clients see the end state too
+            clients.read_since(ran_until)  # the clients see the end state too
         new = state(served, tenants)
         status, scratch = request(served, SCRATCH_SQL, params={
             "default_format": "JSONEachRow", "date_time_output_format": "unix_timestamp"})[:3:2]
