@@ -36,7 +36,7 @@ def dbt_executable() -> str:
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse
-# dagster-dbt's mark on a saved seed: a checksum no file has (DbtProjectPreparer).
+# dagster-dbt's mark on a saved seed: a checksum no file has (DagsterDbtProjectPreparer).
 CHANGED_SEED = {"name": "sha256", "checksum": "0" * 64}
 
 
