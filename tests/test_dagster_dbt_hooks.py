@@ -71,6 +71,7 @@ def test_dbt_starts_without_its_version_asked_or_an_adapter(
     assert invocation.cli_version == version.parse(installed_version("dbt-core"))
 
 
+@pytest.mark.slow  # a dbt process
 def test_preparing_a_stale_manifest_starts_dbt_parse_and_nothing_else(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -91,6 +92,7 @@ def test_preparing_a_stale_manifest_starts_dbt_parse_and_nothing_else(
     assert len(started) == 1
 
 
+@pytest.mark.slow  # a dbt process
 def test_a_dbt_invocation_on_the_prepared_project_parses_nothing_again(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
