@@ -56,10 +56,9 @@ def make_day(landing: Path, source_day: dt.date, day: dt.date, rows: int) -> dic
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         src = f"{day_dir(landing, source, source_day)}/*.parquet"
-        copies = math.ceil(factor)
-        for copy in range(copies):
+        columns = _columns(chdb, src)
+        for copy in range(math.ceil(factor)):
             keep = min(1.0, factor - copy)
-            columns = _columns(chdb, src)
             select = ", ".join(
                 f"if({c} IS NULL, NULL, concat({c}, '-{copy}')) AS {c}"
                 if c in id_columns and copy else
@@ -74,7 +73,7 @@ def make_day(landing: Path, source_day: dt.date, day: dt.date, rows: int) -> dic
                 "engine_file_truncate_on_insert = 1")
     for source in SNAPSHOTS:
         _copy_partition(landing, source, source_day, day)
-    _billing(chdb, landing, source_day, day)
+    _billing(landing, source_day, day)
     for source in (*EVENT_SOURCES, *SNAPSHOTS, "billing_line_items"):
         (day_dir(landing, source, day) / "_SUCCESS").touch()  # complete: written last
     return source_rows(landing, day)
@@ -94,7 +93,7 @@ def _copy_partition(landing: Path, source: str, source_day: dt.date, day: dt.dat
             shutil.copyfile(path, out / path.name)
 
 
-def _billing(chdb, landing: Path, source_day: dt.date, day: dt.date) -> None:
+def _billing(landing: Path, source_day: dt.date, day: dt.date) -> None:
     """The source day's billing lines on `day`: usage_date is the partition's day, each id
     made the new day's."""
     out = day_dir(landing, "billing_line_items", day)
