@@ -52,7 +52,7 @@ from bench.pipeline import (
     log,
     run_meta,
 )
-from bench.scale_day import EVENT_SOURCES, source_rows
+from bench.scale_day import EVENT_SOURCES, day_dir, source_rows
 from bench.scale_plot import write_plot
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def floor_seconds(pipe: Pipeline, landing: Path, day: dt.date) -> float:
                 "SELECT name FROM system.columns WHERE database = 'raw' AND table = "
                 f"'{source}' AND NOT startsWith(name, '_')").result_rows]
             names = ", ".join(columns)
-            files = f"{landing}/{source}/dt={day.isoformat()}/*.parquet"
+            files = f"{day_dir(landing, source, day)}/*.parquet"
             started = time.perf_counter()
             client.command(f"INSERT INTO bench_floor.{source} ({names}) SELECT {names} "
                            f"FROM file('{files}', 'Parquet')")
@@ -140,7 +140,7 @@ def failed_run_timing(pipe: Pipeline) -> RunTiming:
     return RunTiming(run.run_id, wall, sum(steps.values()), 0.0, steps)
 
 
-def run_day(pipe: Pipeline, load: LoadSampler, landing: Path, day: dt.date) -> dict[str, Any]:
+def run_day(pipe: Pipeline, load: LoadSampler, day: dt.date) -> dict[str, Any]:
     """The daily run of `day` with its stages, memory and disk. When the day has under 25%
     of the previous day's rows, `row_count_stable` blocks its models (docs/contract.md §3):
     then, as the README tells an operator, the day's dbt assets are materialized on their
@@ -194,8 +194,8 @@ def report_seconds(pipe: Pipeline, tenant: str, tmp: Path) -> float:
 # ---------------------------------------------------------------------------- the run
 
 
-def history(args: argparse.Namespace, tmp: Path, load: LoadSampler, landing: Path,
-            pipe: Pipeline) -> dict[str, Any]:
+def history(args: argparse.Namespace, load: LoadSampler, landing: Path, pipe: Pipeline
+            ) -> dict[str, Any]:
     from sample_exports import generate
 
     last = args.start + dt.timedelta(days=args.history_days - 1)
@@ -220,7 +220,7 @@ def big_days(args: argparse.Namespace, load: LoadSampler, landing: Path, pipe: P
         log(f"day {day} at {rows:,.0f} rows: making its exports …")
         made = make_day(landing, source_day, day, rows)
         log(f"  made {made['rows']} in {made['seconds']:.0f}s; the daily run …")
-        result = run_day(pipe, load, landing, day)
+        result = run_day(pipe, load, day)
         result["target_rows"], result["made"] = rows, made
         result["floor"] = floor_seconds(pipe, landing, day)
         log(f"  run {result['timing'].wall:.0f}s: " + ", ".join(
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         landing = tmp / "landing"
         with LoadSampler() as load:
             pipe = Pipeline(tmp, "warehouse", landing)
-            report: dict[str, Any] = {"history": history(args, tmp, load, landing, pipe)}
+            report: dict[str, Any] = {"history": history(args, load, landing, pipe)}
             last = report["history"]["last"]
             report["history"]["event_rows"] = source_rows(landing, last)
             big_day, next_day = last + dt.timedelta(days=1), last + dt.timedelta(days=2)
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             ordinary = float(sum(report["history"]["event_rows"].values()))
             log(f"the next ordinary day {next_day} ({ordinary:,.0f} rows) …")
             make_day(landing, last, next_day, ordinary)
-            report["next_day"] = run_day(pipe, load, landing, next_day)
+            report["next_day"] = run_day(pipe, load, next_day)
         meta["seconds"] = time.perf_counter() - began
         meta["load_after"] = loadavg()
         md = render(report, args, meta)
